@@ -1,0 +1,1 @@
+"""Automations: versions, steps, triggers, enrollments and the scheduler (to come)."""

@@ -1,0 +1,7 @@
+"""Every resource under /api/v1/. Each app contributes its own api/urls.py."""
+
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("users.api.urls")),
+]

@@ -1,0 +1,1 @@
+"""Messaging: email templates, campaigns, sends, tracking and unsubscribe (to come)."""

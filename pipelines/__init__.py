@@ -1,0 +1,1 @@
+"""Pipelines: pipelines, stages, deals; later stage history, the board, metrics, routing."""

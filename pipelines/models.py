@@ -1,0 +1,90 @@
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+__all__ = ["DEFAULT_STAGES", "Deal", "Pipeline", "Stage"]
+
+#: (name, win probability %, rotting limit in days) for a new pipeline.
+DEFAULT_STAGES = [
+    ("Contact", 10, 14),
+    ("Qualification", 20, 14),
+    ("Meeting", 40, 21),
+    ("Proposal", 60, 21),
+    ("Closing", 80, 14),
+    ("Retention", 100, 90),
+]
+
+
+class Pipeline(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Stage(models.Model):
+    pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, related_name="stages")
+    name = models.CharField(max_length=100)
+    position = models.PositiveSmallIntegerField()
+    probability = models.PositiveSmallIntegerField(
+        default=0, validators=[MinValueValidator(0), MaxValueValidator(100)], help_text="Win probability, %")
+    rotting_days = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Days a deal may sit here before it is stale")
+
+    class Meta:
+        ordering = ["pipeline", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["pipeline", "position"], name="stage_position_unique"),
+            models.UniqueConstraint(fields=["pipeline", "name"], name="stage_name_unique"),
+            models.CheckConstraint(condition=models.Q(probability__lte=100), name="stage_probability_max_100"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.pipeline}: {self.name}"
+
+
+class Deal(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        WON = "won", "Won"
+        LOST = "lost", "Lost"
+
+    title = models.CharField(max_length=200)
+    pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, related_name="deals")
+    stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="deals")
+    value = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"),
+                                validators=[MinValueValidator(Decimal("0"))])
+    currency = models.CharField(max_length=3, default="USD")
+    contact = models.ForeignKey("contacts.Contact", null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="deals")
+    account = models.ForeignKey("contacts.Account", null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="deals")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="deals")
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN, db_index=True)
+    expected_close_date = models.DateField(null=True, blank=True)
+    position = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    last_activity_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["stage__position", "position", "id"]
+        indexes = [models.Index(fields=["pipeline", "status", "stage", "position"], name="deal_board")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(value__gte=0), name="deal_value_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def weighted_value(self) -> Decimal:
+        """Value × the stage's win probability."""
+        return (self.value * self.stage.probability / 100).quantize(Decimal("0.01"))

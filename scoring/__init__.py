@@ -1,0 +1,1 @@
+"""Scoring: score models, rules, the points ledger and score values (to come)."""

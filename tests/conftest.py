@@ -1,0 +1,105 @@
+"""Fixtures for the whole suite: personas, a real Celery worker, and the system Chromium."""
+
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse, urlunparse
+
+import pytest
+
+from tests.factories import PASSWORD, TeamFactory, UserFactory
+from users.models import User
+from users.roles import Role
+
+# Playwright's sync API runs an event loop in the test thread; the ORM calls the tests make
+# around it are still synchronous, so Django's async-safety guard would only get in the way.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Personas:
+    """The cast every permission test uses: one user per role, two reps, and an outsider."""
+
+    admin: User
+    manager: User
+    marketer: User
+    rep_alice: User
+    rep_bob: User
+    outsider: User
+    password: str = PASSWORD
+
+
+@pytest.fixture
+def personas(db) -> Personas:
+    sales = TeamFactory(name="Sales")
+    other = TeamFactory(name="Partners")
+    return Personas(
+        admin=UserFactory(username="admin", role=Role.ADMIN, is_staff=True),
+        manager=UserFactory(username="manager", role=Role.MANAGER, team=sales),
+        marketer=UserFactory(username="marketer", role=Role.MARKETER),
+        rep_alice=UserFactory(username="rep_alice", role=Role.SALES_REP, team=sales),
+        rep_bob=UserFactory(username="rep_bob", role=Role.SALES_REP, team=other),
+        outsider=UserFactory(username="outsider"),
+    )
+
+
+# --- A real Celery worker -------------------------------------------------------------
+
+def _test_database_url() -> str:
+    from django.db import connection
+
+    parts = urlparse(os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/lifecycle"))
+    return urlunparse(parts._replace(path="/" + connection.settings_dict["NAME"]))
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker):
+    """A `celery worker` process on the real Redis broker and the test database.
+
+    Tests that use it must commit their data (`@pytest.mark.django_db(transaction=True)`).
+    """
+    from lifecycle.celery import QUEUES, app
+
+    env = {**os.environ, "DATABASE_URL": _test_database_url(), "DB_CONN_MAX_AGE": "0"}
+    log = open(BASE_DIR / "var" / "test-worker.log", "w")  # noqa: SIM115 - lives as long as the worker
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "lifecycle", "worker", "--pool", "threads",
+         "--concurrency", "2", "-Q", ",".join(QUEUES), "--loglevel", "INFO",
+         "--hostname", f"test-worker-{os.getpid()}@%h", "--without-gossip", "--without-mingle"],
+        cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    try:
+        for _ in range(60):
+            if worker.poll() is not None:
+                raise RuntimeError(f"the Celery worker exited; see {log.name}")
+            if app.control.ping(timeout=0.5):
+                break
+        else:
+            raise RuntimeError(f"the Celery worker did not answer a ping; see {log.name}")
+        yield worker
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+        log.close()
+
+
+# --- Chromium ----------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """Drive Debian's Chromium; Playwright's own browser downloads are never used."""
+    executable = shutil.which("chromium") or "/usr/bin/chromium"
+    return {
+        **browser_type_launch_args,
+        "executable_path": executable,
+        "args": ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    }

@@ -1,0 +1,1 @@
+"""Users: the custom User, teams, roles and API keys."""
