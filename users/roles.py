@@ -23,8 +23,9 @@ class Role(Enum):
 
 # app label -> actions, per role. "*" means every model permission of that app.
 _ALL = ("add", "change", "delete", "view")
+_APPS = ("users", "lifecycle", "contacts", "pipelines", "scoring", "automations", "messaging")
 ROLE_PERMISSIONS: dict[Role, dict[str, tuple[str, ...]]] = {
-    Role.ADMIN: dict.fromkeys(("users", "lifecycle", "contacts", "pipelines", "scoring", "automations", "messaging"), _ALL),
+    Role.ADMIN: dict.fromkeys(_APPS, _ALL),
     Role.MANAGER: {
         "lifecycle": ("view",),
         "contacts": _ALL,
