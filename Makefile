@@ -21,7 +21,7 @@ $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
 ## run: the app with embedded (or given) Postgres and Redis, worker, beat and demo data
 run: $(VENV)/.synced
 	@mkdir -p var
-	DEBUG=$${DEBUG:-1} $(WITH_SERVICES) $(MAKE) --no-print-directory serve
+	DEBUG=$${DEBUG:-1} LOG_FORMAT=$${LOG_FORMAT:-text} $(WITH_SERVICES) $(MAKE) --no-print-directory serve || [ $$? -ge 128 ]
 
 # Runs inside `run`, with DATABASE_URL and REDIS_URL set.
 serve:
@@ -30,7 +30,7 @@ serve:
 	@echo ""
 	@echo "  Lifecycle is starting at http://localhost:$(WEB_PORT)/  (Ctrl-C stops everything)"
 	@echo ""
-	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/honcho start -f Procfile
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/honcho start -f Procfile || [ $$? -ge 128 ]  # Ctrl-C is a normal stop
 
 ## test: lint, then the whole suite on real Postgres, Redis, a Celery worker and Chromium
 test: $(VENV)/.synced check-browser lint
