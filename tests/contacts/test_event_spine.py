@@ -1,6 +1,6 @@
-import pytest
 from datetime import timedelta
 
+import pytest
 from django.db import transaction
 
 from contacts import events
@@ -25,10 +25,9 @@ def test_a_new_contact_is_stored_with_its_event_and_published_on_commit(django_c
 
 
 def test_a_rolled_back_change_stores_and_publishes_nothing(django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks() as callbacks:
-        with pytest.raises(RuntimeError), transaction.atomic():
-            contact_create(email="gone@example.com")
-            raise RuntimeError("roll back")
+    with django_capture_on_commit_callbacks() as callbacks, pytest.raises(RuntimeError), transaction.atomic():
+        contact_create(email="gone@example.com")
+        raise RuntimeError("roll back")
 
     assert not Contact.objects.exists()
     assert not Event.objects.exists()
