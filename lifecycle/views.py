@@ -4,11 +4,13 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
 from lifecycle import health
+from lifecycle.selectors import dashboard_summary
 
 
 @login_required
 def dashboard(request):
-    return render(request, "lifecycle/dashboard.html", {"title": "Dashboard"})
+    summary = dashboard_summary(request.user)
+    return render(request, "lifecycle/dashboard.html", {"title": "Dashboard", "summary": summary})
 
 
 @login_required

@@ -1,0 +1,107 @@
+/*
+ * Lifecycle's page behaviour. Loaded on every page, after htmx and Bootstrap.
+ *
+ * Toasts: Django messages rendered in the page (full page loads) and messages that arrive in
+ * the HX-Trigger `messages` event (htmx requests, see lifecycle/middleware.py) both become
+ * Bootstrap toasts; so does a failed htmx request. No inline scripts: the CSP forbids them.
+ */
+(function () {
+  "use strict";
+
+  var LEVELS = ["debug", "info", "success", "warning", "error"];
+  var DELAY_MS = 6000;
+
+  function container() {
+    return document.getElementById("toasts");
+  }
+
+  function show(toast) {
+    var level = toast.dataset.level;
+    // Errors stay until dismissed so nobody misses them.
+    var instance = bootstrap.Toast.getOrCreateInstance(toast, {
+      autohide: level !== "error",
+      delay: DELAY_MS,
+    });
+    toast.addEventListener("hidden.bs.toast", function () {
+      toast.remove();
+    });
+    instance.show();
+  }
+
+  /** Show `message` as a toast; `level` is a Django message level tag. */
+  function toast(level, message) {
+    var template = document.getElementById("toast-template");
+    var box = container();
+    if (!template || !box || !message) {
+      return null;
+    }
+    var level_ = LEVELS.indexOf(level) >= 0 ? level : "info";
+    var element = template.content.firstElementChild.cloneNode(true);
+    element.classList.add("toast-" + level_);
+    element.dataset.level = level_;
+    if (level_ === "error") {
+      element.setAttribute("role", "alert");
+      element.setAttribute("aria-live", "assertive");
+    }
+    // textContent, never innerHTML: messages may quote user input.
+    element.querySelector("[data-toast-body]").textContent = String(message);
+    box.appendChild(element);
+    show(element);
+    return element;
+  }
+
+  function showPageMessages() {
+    var box = container();
+    if (!box) {
+      return;
+    }
+    box.querySelectorAll(".toast[data-level]").forEach(show);
+  }
+
+  // HX-Trigger: {"messages": [...]} reaches us as event.detail.value (htmx 2 wraps
+  // non-object values); accept a bare array too.
+  function onMessages(event) {
+    var detail = event.detail || {};
+    var items = Array.isArray(detail) ? detail : detail.value;
+    if (!Array.isArray(items)) {
+      return;
+    }
+    items.forEach(function (item) {
+      toast(item.level, item.message);
+    });
+  }
+
+  function onResponseError(event) {
+    var xhr = event.detail && event.detail.xhr;
+    var status = xhr ? xhr.status : 0;
+    var text;
+    if (status === 403) {
+      text = "You do not have permission to do that.";
+    } else if (status === 404) {
+      text = "That item no longer exists. Reload the page and try again.";
+    } else if (status === 429) {
+      text = "Too many requests. Wait a moment and try again.";
+    } else if (status >= 500) {
+      text = "Something went wrong on our side (error " + status + "). Please try again.";
+    } else {
+      text = "The request failed (error " + status + "). Please try again.";
+    }
+    toast("error", text);
+  }
+
+  function onSendError() {
+    toast("error", "Could not reach the server. Check your connection and try again.");
+  }
+
+  document.addEventListener("messages", onMessages);
+  document.addEventListener("htmx:responseError", onResponseError);
+  document.addEventListener("htmx:sendError", onSendError);
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", showPageMessages);
+  } else {
+    showPageMessages();
+  }
+
+  window.Lifecycle = Object.assign(window.Lifecycle || {}, { toast: toast });
+})();
