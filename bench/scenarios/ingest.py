@@ -1,0 +1,157 @@
+"""Bulk ingestion: events and contacts through raw COPY (the baseline), and through the API once it exists.
+
+The COPY runs in batches the size of one API request (5,000 events, 1,000 contacts), each
+committed on its own, into the real, indexed tables of the data set: that is what the API will
+have to do. The rows are rendered before the clock starts, and removed after each round (the
+table is vacuumed at the end) so the data set stays as generated. The best of `ROUNDS` rounds
+counts: on a shared machine the slowest rounds measure the neighbours, not us.
+"""
+
+import json
+import random
+import time
+import uuid
+from datetime import UTC, datetime
+
+from django.db import connection
+from django.urls import Resolver404, resolve
+from psycopg import sql
+
+from bench import vocab
+from bench.copyload import NULL, esc, model_columns
+from bench.scenarios import Context, Goal, Result
+from contacts.models import Contact, Event
+
+__all__ = ["api_exists", "contacts_bulk", "copy_rounds", "events_ingest", "ingest_contacts", "ingest_events"]
+
+ROUNDS = 3
+EVENTS_PER_REQUEST = 5_000
+CONTACTS_PER_REQUEST = 1_000
+EVENT_KINDS = [("page_visited", "website", 50), ("email_opened", "email", 25), ("email_clicked", "email", 10),
+               ("form_submitted", "form", 5), ("app_login", "website", 10)]
+
+
+def api_exists(path: str) -> bool:
+    """True when `path` resolves to a view of its own: not the API's catch-all 404, and not a
+    detail route that took the last segment for an id."""
+    try:
+        match = resolve(path)
+    except Resolver404:
+        return False
+    return not match.kwargs and "not-found" not in (match.url_name or "")
+
+
+def ingest_events(*, contacts: int, count: int, seed: int) -> list[dict]:
+    """`count` new events for existing contacts, as an integrator would send them (with an id each)."""
+    rng = random.Random(f"{seed}:ingest-events")
+    run = uuid.uuid4().hex[:12]
+    now = datetime.now(UTC).isoformat()
+    kinds = [(t, c) for t, c, w in EVENT_KINDS for _ in range(w)]
+    rows = []
+    for k in range(count):
+        type_, channel = rng.choice(kinds)
+        if channel == "website":
+            properties = {"url": f"https://www.site.example/{rng.choice(vocab.PAGE_TOPICS)}"}
+        elif channel == "email":
+            properties = {"campaign": "Newsletter", "campaign_id": rng.randint(1, 30)}
+        else:
+            properties = {"form": rng.choice(vocab.FORMS)[0]}
+        rows.append({"id": f"bench-{run}-{k}", "contact": rng.randint(1, contacts), "type": type_,
+                     "channel": channel, "properties": properties, "occurred_at": now, "source": "api"})
+    return rows
+
+
+def ingest_contacts(*, count: int, seed: int, accounts: int, owners: list[int]) -> list[dict]:
+    rng = random.Random(f"{seed}:ingest-contacts")
+    run = uuid.uuid4().hex[:12]
+    rows = []
+    for k in range(count):
+        first, last = rng.choice(vocab.FIRST_NAMES), rng.choice(vocab.LAST_NAMES)
+        rows.append({"email": f"{first}.{last}.{run}{k}@bulk.example", "first_name": first.title(),
+                     "last_name": last.title(), "title": rng.choice(vocab.TITLES)[0],
+                     "account": rng.randint(1, accounts) if accounts and rng.random() < 0.8 else None,
+                     "owner": rng.choice(owners) if owners and rng.random() < 0.85 else None})
+    return rows
+
+
+def _copy_batches(model, columns: list[str], lines: list[str], batch: int) -> float:
+    """COPY `lines` in batches of `batch`, one transaction each. Returns the seconds it took."""
+    columns, suffix = model_columns(model, columns)
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(model._meta.db_table), sql.SQL(", ").join(map(sql.Identifier, columns)))
+    chunks = ["".join(line + suffix + "\n" for line in lines[i:i + batch]) for i in range(0, len(lines), batch)]
+    connection.ensure_connection()
+    raw = connection.connection
+    started = time.perf_counter()
+    for chunk in chunks:
+        with raw.transaction(), raw.cursor() as cursor, cursor.copy(statement) as copy:
+            copy.write(chunk)
+    return time.perf_counter() - started
+
+
+def copy_rounds(model, columns: list[str], lines: list[str], batch: int) -> list[float]:
+    """Seconds of each of ROUNDS rounds of `_copy_batches`; what a round adds is deleted after it."""
+    table = model._meta.db_table
+    connection.ensure_connection()
+    raw = connection.connection
+    last_id = raw.execute(sql.SQL("SELECT coalesce(max(id), 0) FROM {}").format(sql.Identifier(table))).fetchone()[0]
+    seconds = []
+    try:
+        for _ in range(ROUNDS):
+            seconds.append(_copy_batches(model, columns, lines, batch))
+            raw.execute(sql.SQL("DELETE FROM {} WHERE id > %s").format(sql.Identifier(table)), [last_id])
+    finally:
+        raw.execute(sql.SQL("DELETE FROM {} WHERE id > %s").format(sql.Identifier(table)), [last_id])
+        raw.execute(sql.SQL("VACUUM (ANALYZE) {}").format(sql.Identifier(table)))
+    return seconds
+
+
+def _count(ctx: Context, *, per_contact: float, low: int, high: int) -> int:
+    return int(min(high, max(low, ctx.dataset.contacts * per_contact)))
+
+
+def events_ingest(ctx: Context) -> list[Result]:
+    """Issue 5's bulk endpoint against COPY of the same rows into contacts_event."""
+    count = _count(ctx, per_contact=2, low=20_000, high=50_000)
+    rows = ingest_events(contacts=ctx.dataset.contacts, count=count, seed=ctx.dataset.seed)
+    lines = [f"{r['contact']}\t{r['type']}\t{r['channel']}\t{esc(json.dumps(r['properties']))}\t{r['occurred_at']}\t"
+             f"{r['source']}\t{r['id']}\t{r['occurred_at']}" for r in rows]
+    rounds = copy_rounds(Event, ["contact_id", "type", "channel", "properties", "occurred_at", "source", "client_id",
+                                 "created_at"], lines, EVENTS_PER_REQUEST)
+    seconds = min(rounds)
+    result = Result(
+        name="events_ingest", title="Event bulk ingestion (POST /api/v1/events/bulk/)", unit="events/s",
+        baseline=count / seconds, baseline_label="raw COPY", goal=Goal(">=", 20_000, "events/s"), issue="5",
+        notes=f"{count:,} events, {EVENTS_PER_REQUEST:,} per request/COPY, best of {ROUNDS}",
+        details={"events": count, "batch": EVENTS_PER_REQUEST, "copy_seconds": [round(s, 3) for s in rounds]})
+    if not api_exists("/api/v1/events/bulk/"):
+        result.status = "not built yet (issue 5)"
+    else:
+        result.status = "API exists: its measurement is to be added by issue 5"
+    return [result]
+
+
+def contacts_bulk(ctx: Context) -> list[Result]:
+    """Issue 3's bulk-upsert endpoint against COPY of the same rows into contacts_contact."""
+    count = _count(ctx, per_contact=1, low=10_000, high=20_000)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id FROM users_user WHERE username LIKE %s ORDER BY id", ["rep-%"])
+        owners = [row[0] for row in cursor.fetchall()]
+    rows = ingest_contacts(count=count, seed=ctx.dataset.seed, accounts=ctx.dataset.counts.get("accounts", 0),
+                           owners=owners)
+    now = datetime.now(UTC).isoformat()
+    lines = [f"{r['email']}\t{r['first_name']}\t{r['last_name']}\t\t{esc(r['title'])}\t{now}\t{now}\t{NULL}\t"
+             f"{r['account'] or NULL}\t{r['owner'] or NULL}" for r in rows]
+    rounds = copy_rounds(Contact, ["email", "first_name", "last_name", "phone", "title", "created_at", "updated_at",
+                                   "last_activity_at", "account_id", "owner_id"], lines, CONTACTS_PER_REQUEST)
+    seconds = min(rounds)
+    result = Result(
+        name="contacts_bulk", title="Contact bulk upsert (POST /api/v1/contacts/bulk-upsert/)", unit="contacts/s",
+        baseline=count / seconds, baseline_label="raw COPY", goal=Goal(">=", 5_000, "contacts/s"), issue="3",
+        notes=f"{count:,} new contacts, {CONTACTS_PER_REQUEST:,} per request/COPY, best of {ROUNDS}",
+        details={"contacts": count, "batch": CONTACTS_PER_REQUEST, "copy_seconds": [round(s, 3) for s in rounds]})
+    if not api_exists("/api/v1/contacts/bulk-upsert/"):
+        result.status = "not built yet (issue 3)"
+    else:
+        result.status = "API exists: its measurement is to be added by issue 3"
+    return [result]

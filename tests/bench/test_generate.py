@@ -1,0 +1,164 @@
+"""The data generator at a tiny scale, in the test database (each test's transaction is rolled back)."""
+
+import hashlib
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.db import connection
+from django.db.models import Count, F
+
+from bench.database import bench_database_url
+from bench.generate import current_dataset, generate, parse_scale
+from contacts.models import Account, Contact, Event, Tag
+from pipelines.models import Deal, Pipeline, Stage
+from users.models import User
+
+pytestmark = pytest.mark.django_db
+
+ANCHOR = datetime(2025, 6, 1, tzinfo=UTC)
+
+
+def quiet(_message: str) -> None:
+    pass
+
+
+def tiny(seed: int = 7, **kwargs):
+    return generate(scale="tiny", seed=seed, anchor=ANCHOR, log=quiet, **kwargs)
+
+
+def snapshot() -> dict:
+    """What must be identical for the same seed: every email, each contact's event count, every event row."""
+    events = hashlib.sha256()
+    for row in Event.objects.order_by("id").values_list("contact_id", "type", "channel", "occurred_at", "properties"):
+        events.update(repr(row).encode())
+    return {
+        "emails": list(Contact.objects.order_by("id").values_list("email", flat=True)),
+        "events_per_contact": dict(Event.objects.values_list("contact").annotate(n=Count("id")).order_by()),
+        "events": events.hexdigest(),
+        "deals": list(Deal.objects.order_by("id").values_list("contact_id", "stage_id", "status", "value")),
+    }
+
+
+def schema(table: str) -> set[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = %s UNION ALL "
+                       "SELECT conname FROM pg_constraint WHERE conrelid = %s::regclass", [table, table])
+        return {row[0] for row in cursor.fetchall()}
+
+
+def test_it_generates_about_five_percent_accounts_ten_events_a_contact_and_three_percent_deals():
+    dataset = tiny()
+
+    assert Contact.objects.count() == 200
+    assert Account.objects.count() == 10
+    assert Deal.objects.count() == 6
+    assert 7 <= Event.objects.count() / 200 <= 13
+    assert Pipeline.objects.count() == 2 and Stage.objects.count() == 12
+    assert User.objects.filter(username__startswith="rep-").count() >= 4
+    assert Tag.objects.count() == 25
+    assert dataset.counts["contacts"] == 200 and dataset.counts["events"] == Event.objects.count()
+    assert not dataset.reused
+
+
+def test_every_row_points_at_rows_that_exist_and_make_sense():
+    tiny()
+
+    assert not Event.objects.exclude(contact_id__in=Contact.objects.values("id")).exists()
+    assert not Event.objects.filter(occurred_at__lt=F("contact__created_at")).exists()
+    assert not Event.objects.filter(occurred_at__gte=ANCHOR).exists()
+    assert not Event.objects.filter(occurred_at__lt=ANCHOR - timedelta(days=365)).exists()
+    assert not Deal.objects.exclude(stage__pipeline=F("pipeline")).exists()
+    assert not Deal.objects.exclude(contact_id__in=Contact.objects.values("id")).exists()
+    with_parent = Account.objects.filter(parent__isnull=False)
+    assert not with_parent.exclude(parent_id__in=Account.objects.values("id")).exists()
+    assert not Contact.objects.exclude(owner__isnull=True).exclude(owner_id__in=User.objects.values("id")).exists()
+    emails = list(Contact.objects.values_list("email", flat=True))
+    assert len(set(emails)) == len(emails) and all(e == e.lower() and "@" in e for e in emails)
+
+
+def test_the_indexes_and_constraints_are_all_back_after_the_load():
+    tables = ["contacts_contact", "contacts_event", "contacts_contact_tags", "contacts_account", "pipelines_deal"]
+    before = {table: schema(table) for table in tables}
+
+    tiny()
+
+    assert {table: schema(table) for table in tables} == before
+    assert "event_contact_time" in before["contacts_event"]
+
+
+def test_a_larger_set_has_the_realistic_shape_a_hierarchy_skewed_tags_and_every_kind_of_event():
+    generate(scale=2000, seed=3, anchor=ANCHOR, log=quiet)
+
+    assert Account.objects.filter(parent__parent__isnull=False).exists()  # three levels
+    tag_sizes = sorted(Tag.objects.annotate(n=Count("contacts")).values_list("n", flat=True), reverse=True)
+    assert tag_sizes[0] > 10 * tag_sizes[len(tag_sizes) // 2]  # a few big tags, many small
+    types = set(Event.objects.values_list("type", flat=True).distinct())
+    assert {"page_visited", "email_opened", "email_clicked", "form_submitted", "contact_created"} <= types
+    assert len(types) >= 8  # custom events too
+    assert set(Event.objects.filter(type="page_visited").values_list("channel", flat=True)) == {"website"}
+    assert Event.objects.filter(type="page_visited").values("properties__url").distinct().count() > 100
+    per_contact = sorted(Event.objects.values("contact").annotate(n=Count("id")).values_list("n", flat=True))
+    assert per_contact[-1] > 5 * per_contact[len(per_contact) // 2]  # a long tail
+    assert set(Deal.objects.values_list("status", flat=True)) == {"open", "won", "lost"}
+    assert Deal.objects.filter(pipeline__name="Sales").count() > Deal.objects.filter(pipeline__name="Partnerships")\
+        .count()
+
+
+def test_the_same_seed_gives_the_same_data_and_another_seed_different_data():
+    tiny(seed=7)
+    first = snapshot()
+    tiny(seed=8)
+    other = snapshot()
+    tiny(seed=7)
+    again = snapshot()
+
+    assert again == first
+    assert other["emails"] != first["emails"]
+    assert other["events"] != first["events"]
+
+
+def test_a_second_run_reuses_the_data_set_without_duplicating_anything():
+    first = tiny()
+    second = tiny()
+
+    assert second.reused
+    assert second.generated_at == first.generated_at
+    assert Contact.objects.count() == 200
+    assert Event.objects.count() == first.counts["events"]
+    assert current_dataset().seed == 7
+
+
+def test_a_data_set_that_was_changed_behind_its_back_is_generated_again():
+    first = tiny()
+    Contact.objects.filter(pk=1).delete()
+
+    second = tiny()
+
+    assert not second.reused
+    assert Contact.objects.count() == 200 and Event.objects.count() == first.counts["events"]
+
+
+def test_force_generates_again_even_when_the_data_set_exists():
+    tiny()
+    assert not tiny(force=True).reused
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("tiny", ("tiny", 200)), ("10k", ("10k", 10_000)), ("1M", ("1m", 1_000_000)), ("250k", ("250000", 250_000)),
+    (5000, ("5000", 5000)),
+])
+def test_a_scale_is_a_name_or_a_number_of_contacts(value, expected):
+    assert parse_scale(value) == expected
+
+
+@pytest.mark.parametrize("value", ["huge", "10", "-5", "1.5m"])
+def test_a_bad_scale_is_refused(value):
+    with pytest.raises(ValueError):
+        parse_scale(value)
+
+
+def test_each_scale_has_a_database_of_its_own_next_to_the_configured_one():
+    assert bench_database_url("postgres://postgres@127.0.0.1:5432/lifecycle", "10k") == \
+        "postgres://postgres@127.0.0.1:5432/lifecycle_bench_10k"
+    assert bench_database_url("postgres://postgres@%2Fvar%2Frun/lifecycle?sslmode=disable", "1m") == \
+        "postgres://postgres@%2Fvar%2Frun/lifecycle_bench_1m?sslmode=disable"
