@@ -111,6 +111,8 @@ AUTHENTICATION_BACKENDS = [
 LOGIN_URL = "users:login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "users:login"
+if TESTING:  # hashing real passwords costs ~0.3 s per user; tests make hundreds
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -131,11 +133,16 @@ REPS_SEE_ALL_DEALS = env_bool("REPS_SEE_ALL_DEALS", False)
 # --- Security --------------------------------------------------------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_PROXY") else None
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG and SITE_URL.startswith("https"))
+# Container and load-balancer probes call /healthz over plain HTTP from inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", SITE_URL.startswith("https"))
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000 if SECURE_SSL_REDIRECT else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", SECURE_HSTS_SECONDS > 0)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+# Preloading commits the whole registrable domain to HTTPS in every browser, and is slow to
+# undo: the operator opts in with SECURE_HSTS_PRELOAD=1, so its deploy warning is silenced.
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
@@ -175,7 +182,7 @@ def _email_from_url(url: str) -> dict:
     return {
         "EMAIL_BACKEND": backends[parts.scheme],
         "EMAIL_HOST": parts.hostname or "localhost",
-        "EMAIL_PORT": parts.port or (465 if parts.scheme == "smtps" else 25),
+        "EMAIL_PORT": parts.port or {"smtps": 465, "smtp+tls": 587}.get(parts.scheme, 25),
         "EMAIL_HOST_USER": unquote(parts.username or ""),
         "EMAIL_HOST_PASSWORD": unquote(parts.password or ""),
         "EMAIL_USE_TLS": parts.scheme == "smtp+tls",
@@ -206,6 +213,7 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 # Production images run collectstatic and set STATIC_COLLECTED=1 (hashed, compressed files).
 STATIC_COLLECTED = env_bool("STATIC_COLLECTED", False)
 WHITENOISE_USE_FINDERS = not STATIC_COLLECTED
+WHITENOISE_AUTOREFRESH = not STATIC_COLLECTED  # serve from the app folders; nothing collected to scan
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -231,7 +239,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "lifecycle.api.pagination.CursorPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "lifecycle.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "lifecycle.api.errors.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": ["lifecycle.api.throttling.ApiKeyRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"api_key": env_str("API_RATE_LIMIT", "6000/min")},
@@ -277,6 +285,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "lifecycle.tasks.heartbeat",
         "schedule": 10.0,
         "options": {"expires": 8},
+    },
+    "idempotency-records-cleanup": {
+        "task": "lifecycle.tasks.delete_expired_idempotency_records",
+        "schedule": 3600.0,
+        "options": {"expires": 3000},
     },
 }
 # /healthz reports the worker down when its last heartbeat is older than this.

@@ -5,8 +5,7 @@ from users import views
 
 app_name = "users"
 urlpatterns = [
-    path("accounts/login/", auth_views.LoginView.as_view(
-        template_name="users/login.html", redirect_authenticated_user=True), name="login"),
+    path("accounts/login/", views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/password-reset/", auth_views.PasswordResetView.as_view(
         template_name="users/password_reset.html",
@@ -21,4 +20,7 @@ urlpatterns = [
     path("accounts/reset/done/", auth_views.PasswordResetCompleteView.as_view(
         template_name="users/password_reset_complete.html"), name="password_reset_complete"),
     path("settings/", views.settings_index, name="settings"),
+    path("settings/api-keys/", views.api_keys, name="api_keys"),
+    path("settings/api-keys/new/", views.api_key_create, name="api_key_create"),
+    path("settings/api-keys/<str:prefix>/revoke/", views.api_key_revoke, name="api_key_revoke"),
 ]

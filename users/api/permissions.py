@@ -1,6 +1,10 @@
 from rest_framework import permissions
 
 from users.models import ApiKey
+from users.permissions import has_role
+from users.roles import Role
+
+__all__ = ["AdminWritesOnly", "HasRolePermission", "HasScope"]
 
 
 class HasScope(permissions.BasePermission):
@@ -27,3 +31,12 @@ class HasRolePermission(permissions.DjangoModelPermissions):
 
     def has_permission(self, request, view) -> bool:
         return HasScope().has_permission(request, view) and super().has_permission(request, view)
+
+
+class AdminWritesOnly(permissions.BasePermission):
+    """Anyone signed in may read; only admins may write. Use after HasScope."""
+
+    message = "Only admins may change this."
+
+    def has_permission(self, request, view) -> bool:
+        return request.method in permissions.SAFE_METHODS or has_role(request.user, Role.ADMIN)
