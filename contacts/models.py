@@ -47,6 +47,8 @@ class Contact(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                               related_name="contacts")
     tags = models.ManyToManyField(Tag, blank=True, related_name="contacts")
+    lifecycle_stage = models.ForeignKey("lifecycle.LifecycleStage", null=True, blank=True,
+                                        on_delete=models.PROTECT, related_name="contacts")
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
     last_activity_at = models.DateTimeField(null=True, blank=True)
@@ -61,6 +63,11 @@ class Contact(models.Model):
     @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
+
+    def stage_at(self, when):
+        """The lifecycle stage the contact was in at `when` (None before their first stage)."""
+        transition = self.stage_transitions.filter(occurred_at__lte=when).order_by("-occurred_at", "-id").first()
+        return transition.to_stage if transition else None
 
 
 class Event(models.Model):

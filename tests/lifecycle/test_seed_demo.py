@@ -2,6 +2,7 @@ import pytest
 from django.core.management import call_command
 
 from contacts.models import Account, Contact, Event
+from lifecycle.models import StageTransition
 from pipelines.models import Deal, Pipeline
 from users.models import User
 from users.roles import Role
@@ -24,6 +25,11 @@ def test_it_creates_users_for_every_role_contacts_with_tags_and_events_and_deals
         "Contact", "Qualification", "Meeting", "Proposal", "Closing", "Retention"]
     assert 20 <= Deal.objects.count() <= 50
     assert {d.status for d in Deal.objects.all()} == {"open", "won", "lost"}
+    # Every contact is somewhere in the lifecycle, and some journeys went backward.
+    assert not Contact.objects.filter(lifecycle_stage__isnull=True).exists()
+    assert StageTransition.objects.filter(direction="backward").exists()
+    stages_in_use = set(Contact.objects.values_list("lifecycle_stage__name", flat=True))
+    assert len(stages_in_use) == 4, stages_in_use
     # Backdated rows agree with their timelines.
     contact = Contact.objects.filter(events__isnull=False).first()
     assert contact.last_activity_at == contact.events.order_by("-occurred_at").first().occurred_at

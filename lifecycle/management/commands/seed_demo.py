@@ -6,11 +6,12 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from contacts import demo as contacts_demo
+from lifecycle import demo as lifecycle_demo
 from pipelines import demo as pipelines_demo
 from users import demo as users_demo
 
 #: Each app seeds its own domain, in dependency order. Later apps append theirs here.
-STEPS = [users_demo.seed, contacts_demo.seed, pipelines_demo.seed]
+STEPS = [users_demo.seed, contacts_demo.seed, lifecycle_demo.seed, pipelines_demo.seed]
 
 
 class Command(BaseCommand):
