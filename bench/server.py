@@ -9,6 +9,8 @@ import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
+from lifecycle.devservices import stop_process
+
 __all__ = ["cores", "gunicorn"]
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -65,9 +67,4 @@ def gunicorn(*, workers: int | None = None, log=print):
         log(f"  gunicorn: {workers} workers on {url} (log: {log_path.relative_to(BASE_DIR)})")
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process, timeout=15)

@@ -44,6 +44,16 @@ def start_postgres():
     return server, url
 
 
+def stop_process(process: subprocess.Popen, *, timeout: float = 10) -> None:
+    """Ask a child process to stop (SIGTERM); kill it if it has not stopped within `timeout`."""
+    process.terminate()
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -101,11 +111,7 @@ def main(argv: list[str]) -> int:
         return child.wait()
     finally:
         if redis is not None:
-            redis.terminate()
-            try:
-                redis.wait(10)
-            except subprocess.TimeoutExpired:
-                redis.kill()
+            stop_process(redis)
             _log("embedded Redis stopped")
         if postgres is not None:
             postgres.cleanup()

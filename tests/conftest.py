@@ -10,6 +10,7 @@ from urllib.parse import urlparse, urlunparse
 
 import pytest
 
+from lifecycle.devservices import stop_process
 from tests.factories import PASSWORD, TeamFactory, UserFactory
 from users.models import User
 from users.roles import Role
@@ -83,11 +84,7 @@ def celery_worker(django_db_setup, django_db_blocker):
             raise RuntimeError(f"the Celery worker did not answer a ping; see {log.name}")
         yield worker
     finally:
-        worker.terminate()
-        try:
-            worker.wait(20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+        stop_process(worker, timeout=20)
         log.close()
 
 
