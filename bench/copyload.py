@@ -52,8 +52,8 @@ def model_columns(model: type[models.Model], generated: list[str]) -> tuple[list
     columns = list(generated)
     extra: list[str] = []
     for field in model._meta.concrete_fields:
-        if field.column in generated or field.primary_key:
-            continue
+        if field.column in generated or field.primary_key or field.generated:
+            continue  # generated columns are computed by the database
         if getattr(field, "db_default", models.NOT_PROVIDED) is not models.NOT_PROVIDED:
             continue  # the database fills it
         if field.has_default():

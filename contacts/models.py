@@ -1,23 +1,41 @@
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex, OpClass
+from django.core.validators import MinValueValidator
 from django.db import models
-from django.db.models.functions import Lower
+from django.db.models.functions import Lower, Now
 
-__all__ = ["Account", "Contact", "Event", "Tag"]
+__all__ = [
+    "Account", "Consent", "Contact", "ContactList", "CustomField", "Event", "ImportJob", "ImportRowError", "Note",
+    "Subscription", "Tag", "Task",
+]
 
 
 class Account(models.Model):
     """A company. Accounts form a hierarchy through `parent`."""
 
+    class Size(models.TextChoices):
+        S1 = "1-10", "1–10 employees"
+        S2 = "11-50", "11–50 employees"
+        S3 = "51-200", "51–200 employees"
+        S4 = "201-1000", "201–1,000 employees"
+        S5 = "1001-5000", "1,001–5,000 employees"
+        S6 = "5001+", "5,001+ employees"
+
     name = models.CharField(max_length=200)
-    domain = models.CharField(max_length=253, blank=True, db_index=True)
+    domain = models.CharField(max_length=253, blank=True, db_index=True, help_text="e.g. acme.com, without www.")
     industry = models.CharField(max_length=100, blank=True)
+    size = models.CharField(max_length=10, blank=True, choices=Size.choices, default="", db_default="")
+    annual_revenue = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True,
+                                         validators=[MinValueValidator(0)])
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children")
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                               related_name="accounts")
     created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True, db_default=Now())
 
     class Meta:
-        ordering = ["name"]
+        ordering = ["name", "id"]
+        indexes = [GinIndex(OpClass(Lower("name"), name="gin_trgm_ops"), name="account_name_trgm")]
 
     def __str__(self) -> str:
         return self.name
@@ -35,8 +53,49 @@ class Tag(models.Model):
         return self.name
 
 
+class CustomField(models.Model):
+    """A typed field an admin adds to contacts. Values live in Contact.fields under `key`."""
+
+    class Type(models.TextChoices):
+        TEXT = "text", "Text"
+        NUMBER = "number", "Number"
+        MONEY = "money", "Money"
+        DATE = "date", "Date"
+        BOOLEAN = "boolean", "Yes / no"
+        CHOICE = "choice", "Single choice"
+        MULTI_CHOICE = "multi_choice", "Multiple choice"
+        URL = "url", "URL"
+
+    key = models.SlugField(max_length=50, unique=True, help_text="The name in the API, CSV headers and filters.")
+    label = models.CharField(max_length=100)
+    type = models.CharField(max_length=12, choices=Type.choices, default=Type.TEXT)
+    choices = models.JSONField(default=list, blank=True, help_text="The options of a single or multiple choice.")
+    help_text = models.CharField(max_length=200, blank=True)
+    position = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["position", "label"]
+
+    def __str__(self) -> str:
+        return self.label
+
+
 class Contact(models.Model):
     """A person. Email is stored lower-cased and unique."""
+
+    class LeadStatus(models.TextChoices):
+        NEW = "new", "New"
+        MQL = "mql", "MQL"
+        SQL = "sql", "SQL"
+        CUSTOMER = "customer", "Customer"
+        DISQUALIFIED = "disqualified", "Disqualified"
+
+    class Source(models.TextChoices):
+        FORM = "form", "Form"
+        IMPORT = "import", "Import"
+        API = "api", "API"
+        MANUAL = "manual", "Manual"
 
     email = models.EmailField(max_length=254)
     first_name = models.CharField(max_length=100, blank=True)
@@ -49,6 +108,20 @@ class Contact(models.Model):
     tags = models.ManyToManyField(Tag, blank=True, related_name="contacts")
     lifecycle_stage = models.ForeignKey("lifecycle.LifecycleStage", null=True, blank=True,
                                         on_delete=models.PROTECT, related_name="contacts")
+    lead_status = models.CharField(max_length=12, choices=LeadStatus.choices, default=LeadStatus.NEW,
+                                   db_default=LeadStatus.NEW)
+    source = models.CharField(max_length=8, choices=Source.choices, default=Source.MANUAL,
+                              db_default=Source.MANUAL)
+    #: Which lead magnet, form or file brought the contact in, e.g. "CRM playbook ebook".
+    source_detail = models.CharField("lead magnet", max_length=200, blank=True, default="", db_default="")
+    #: Custom field values by CustomField.key, validated by contacts.fields.
+    fields = models.JSONField(default=dict, blank=True, db_default=models.Value({}, output_field=models.JSONField()))
+    #: Lower-cased "first last email" for the trigram search index; kept by the database.
+    search = models.GeneratedField(
+        # `||` rather than concat_ws(): a generated column needs an immutable expression.
+        expression=models.Func(models.F("first_name"), models.F("last_name"), models.F("email"),
+                               template="LOWER(%(expressions)s)", arg_joiner=" || ' ' || "),
+        output_field=models.TextField(), db_persist=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
     last_activity_at = models.DateTimeField(null=True, blank=True)
@@ -56,6 +129,14 @@ class Contact(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [models.UniqueConstraint(Lower("email"), name="contact_email_ci_unique")]
+        indexes = [
+            GinIndex(OpClass("search", name="gin_trgm_ops"), name="contact_search_trgm"),
+            GinIndex(OpClass("fields", name="jsonb_path_ops"), name="contact_fields_gin"),
+            models.Index(fields=["owner", "-created_at"], name="contact_owner_created"),
+            models.Index(fields=["lifecycle_stage", "-created_at"], name="contact_stage_created"),
+            models.Index(fields=["lead_status", "-created_at"], name="contact_status_created"),
+            models.Index(fields=["-last_activity_at"], name="contact_last_activity"),
+        ]
 
     def __str__(self) -> str:
         return self.full_name or self.email
@@ -70,8 +151,41 @@ class Contact(models.Model):
         return transition.to_stage if transition else None
 
 
+class Channel(models.TextChoices):
+    """Where a touchpoint happened (DOMAIN.md §2)."""
+
+    WEBSITE = "website", "Website"
+    EMAIL = "email", "Email"
+    FORM = "form", "Form"
+    SALES_CALL = "sales_call", "Sales call"
+    LIVE_CHAT = "live_chat", "Live chat"
+    WEBINAR = "webinar", "Webinar"
+    SMS = "sms", "SMS"
+    EVENT = "event", "Event"
+    SUPPORT = "support", "Support"
+    SOCIAL = "social", "Social"
+    PAID = "paid", "Pay-per-click"
+    DIRECT_MAIL = "direct_mail", "Direct mail"
+    COMMUNITY = "community", "Community"
+    CRM = "crm", "CRM"
+    OTHER = "other", "Other"
+
+
 class Event(models.Model):
-    """One touchpoint on a contact's timeline. Append-only: rows are never updated."""
+    """One touchpoint on a contact's timeline. Append-only: rows are never updated (a merge moves them)."""
+
+    #: The types Lifecycle itself records; integrations may send any other (custom) type.
+    TYPES = {
+        "contact_created": "Contact created", "field_changed": "Field changed", "tag_added": "Tag added",
+        "tag_removed": "Tag removed", "list_subscribed": "Subscribed to a list",
+        "list_unsubscribed": "Unsubscribed from a list", "list_status_changed": "List status changed",
+        "consent_recorded": "Consent recorded", "note_added": "Note added", "task_created": "Task created",
+        "task_done": "Task done", "stage_changed": "Stage changed", "form_submitted": "Form submitted",
+        "page_visited": "Page visited", "email_sent": "Email sent", "email_opened": "Email opened",
+        "email_clicked": "Email clicked", "deal_created": "Deal created", "deal_moved": "Deal moved",
+        "deal_won": "Deal won", "deal_lost": "Deal lost", "contacts_merged": "Contacts merged",
+        "imported": "Imported",
+    }
 
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="events")
     type = models.CharField(max_length=64)
@@ -92,3 +206,173 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} @ {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class ContactList(models.Model):
+    """A mailing list. Each contact has at most one subscription to it, with a status."""
+
+    name = models.CharField(max_length=100)
+    description = models.CharField(max_length=300, blank=True)
+    double_opt_in = models.BooleanField(default=False, help_text="New subscribers confirm by email first.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "list"
+        constraints = [models.UniqueConstraint(Lower("name"), name="list_name_ci_unique")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Subscription(models.Model):
+    class Status(models.TextChoices):
+        SUBSCRIBED = "subscribed", "Subscribed"
+        UNCONFIRMED = "unconfirmed", "Unconfirmed"
+        UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
+        BOUNCED = "bounced", "Bounced"
+        COMPLAINED = "complained", "Complained"
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="subscriptions")
+    list = models.ForeignKey(ContactList, on_delete=models.CASCADE, related_name="subscriptions")
+    status = models.CharField(max_length=12, choices=Status.choices)
+    changed_at = models.DateTimeField()
+    source = models.CharField(max_length=32, blank=True)
+
+    class Meta:
+        ordering = ["list__name"]
+        constraints = [models.UniqueConstraint(fields=["list", "contact"], name="subscription_unique")]
+        indexes = [models.Index(fields=["contact"], name="subscription_contact")]
+
+    def __str__(self) -> str:
+        return f"{self.contact_id} → {self.list_id}: {self.status}"
+
+
+class Consent(models.Model):
+    """A record of consent given or withdrawn: what, when, where from, and from which IP. Never edited."""
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="consents")
+    purpose = models.CharField(max_length=100, help_text='What was agreed to, e.g. "email marketing".')
+    granted = models.BooleanField(default=True)
+    occurred_at = models.DateTimeField()
+    source = models.CharField(max_length=100, blank=True, help_text="e.g. the form or import it came from.")
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    wording = models.TextField(blank=True, help_text="The text the person agreed to.")
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.purpose}: {'granted' if self.granted else 'withdrawn'}"
+
+
+class Note(models.Model):
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="notes")
+    deal = models.ForeignKey("pipelines.Deal", null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="notes")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                               related_name="notes")
+    body = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.body[:50]
+
+
+class Task(models.Model):
+    class Kind(models.TextChoices):
+        CALL = "call", "Call"
+        EMAIL = "email", "Email"
+        MEETING = "meeting", "Meeting"
+        TODO = "todo", "To-do"
+
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.TODO)
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    due_at = models.DateTimeField()
+    assignee = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="tasks")
+    contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.CASCADE, related_name="tasks")
+    deal = models.ForeignKey("pipelines.Deal", null=True, blank=True, on_delete=models.CASCADE,
+                             related_name="tasks")
+    done = models.BooleanField(default=False)
+    done_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["done", "due_at", "id"]
+        indexes = [models.Index(fields=["assignee", "done", "due_at"], name="task_assignee_due")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(contact__isnull=False) | models.Q(deal__isnull=False),
+                                   name="task_links_contact_or_deal"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class ImportJob(models.Model):
+    """One CSV/XLSX import: its file, mapping, options and progress, polled by the progress bar."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Mapping columns"
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    class Mode(models.TextChoices):
+        CREATE_AND_UPDATE = "create_and_update", "Create new contacts and update existing ones"
+        CREATE_ONLY = "create_only", "Create new contacts, skip existing ones"
+        UPDATE_ONLY = "update_only", "Update existing contacts, skip new ones"
+
+    file = models.FileField(upload_to="imports/%Y/%m/")
+    filename = models.CharField(max_length=255)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
+                                   related_name="imports")
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.DRAFT)
+    #: CSV header -> contact field name, custom field key, or "" to ignore the column.
+    mapping = models.JSONField(default=dict, blank=True)
+    mode = models.CharField(max_length=20, choices=Mode.choices, default=Mode.CREATE_AND_UPDATE)
+    tags = models.JSONField(default=list, blank=True)
+    list = models.ForeignKey(ContactList, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    total_rows = models.PositiveIntegerField(null=True, blank=True)
+    processed_rows = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField(default=0)
+    updated_count = models.PositiveIntegerField(default=0)
+    skipped_count = models.PositiveIntegerField(default=0)
+    failed_count = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True, help_text="Why the whole import failed, if it did.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Import of {self.filename}"
+
+    @property
+    def percent(self) -> int:
+        if not self.total_rows:
+            return 100 if self.status == self.Status.DONE else 0
+        return min(100, self.processed_rows * 100 // self.total_rows)
+
+
+class ImportRowError(models.Model):
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="row_errors")
+    row_number = models.PositiveIntegerField()
+    email = models.CharField(max_length=254, blank=True)
+    reason = models.TextField()
+
+    class Meta:
+        ordering = ["row_number"]
+
+    def __str__(self) -> str:
+        return f"row {self.row_number}: {self.reason}"

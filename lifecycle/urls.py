@@ -1,12 +1,25 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from lifecycle import views
+from lifecycle import stage_views, views
+
+# The customer lifecycle's pages, in the "lifecycle" namespace.
+lifecycle_patterns = [
+    path("reports/", views.reports, name="reports"),
+    path("settings/lifecycle-stages/", stage_views.stage_settings, name="stage_settings"),
+    path("settings/lifecycle-stages/sets/<int:pk>/activate/", stage_views.stage_set_activate,
+         name="stage_set_activate"),
+    path("settings/lifecycle-stages/sets/<int:pk>/stages/", stage_views.stage_add, name="stage_add"),
+    path("settings/lifecycle-stages/stages/<int:pk>/", stage_views.stage_row, name="stage_row"),
+    path("settings/lifecycle-stages/stages/<int:pk>/edit/", stage_views.stage_edit, name="stage_edit"),
+    path("settings/lifecycle-stages/stages/<int:pk>/move/", stage_views.stage_move, name="stage_move"),
+    path("settings/lifecycle-stages/stages/<int:pk>/delete/", stage_views.stage_delete, name="stage_delete"),
+]
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("healthz", views.healthz, name="healthz"),
-    path("reports/", include(([path("", views.reports, name="reports")], "lifecycle"))),
+    path("", include((lifecycle_patterns, "lifecycle"))),
     path("", include("users.urls")),
     path("contacts/", include("contacts.urls")),
     path("deals/", include("pipelines.urls")),

@@ -2,9 +2,11 @@ from django.contrib.auth.decorators import login_required
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
 
 from lifecycle import health
-from lifecycle.selectors import dashboard_summary
+from lifecycle.forms import PERIOD_DAYS, OverviewPeriodForm
+from lifecycle.selectors import dashboard_summary, lifecycle_overview
 
 
 @login_required
@@ -14,12 +16,15 @@ def dashboard(request):
 
 
 @login_required
+@require_GET
 def reports(request):
-    return render(request, "placeholder.html", {
-        "title": "Reports",
-        "coming": "Lifecycle analysis (counts per stage, forward and backward moves, time in stage) "
-                  "and pipeline reports will appear here.",
-    })
+    """The lifecycle overview: contacts per stage now, and moves into each stage in a chosen period."""
+    form = OverviewPeriodForm(request.GET)
+    period = form.period()
+    overview = lifecycle_overview(request.user, period.start, period.end)
+    return render(request, "lifecycle/overview.html", {
+        "title": "Reports", "form": form, "period": period, "period_days": PERIOD_DAYS, "overview": overview,
+    }, status=400 if form.errors else 200)
 
 
 @never_cache

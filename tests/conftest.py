@@ -67,6 +67,7 @@ def celery_worker(django_db_setup, django_db_blocker):
     from lifecycle.celery import QUEUES, app
 
     env = {**os.environ, "DATABASE_URL": _test_database_url(), "DB_CONN_MAX_AGE": "0"}
+    (BASE_DIR / "var").mkdir(exist_ok=True)
     log = open(BASE_DIR / "var" / "test-worker.log", "w")  # noqa: SIM115 - lives as long as the worker
     worker = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "lifecycle", "worker", "--pool", "threads",
