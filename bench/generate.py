@@ -31,7 +31,7 @@ from django.db import connections, transaction
 __all__ = ["DEFAULT_SEED", "GENERATOR_VERSION", "SCALES", "Dataset", "current_dataset", "generate", "parse_scale"]
 
 #: Bump when the generated rows change, so stored data sets are generated again.
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2  # 2: custom field values, lifecycle journeys, lists (issue 3)
 DEFAULT_SEED = 42
 SCALES = {"tiny": 200, "10k": 10_000, "100k": 100_000, "1m": 1_000_000}
 
@@ -50,7 +50,8 @@ CREATE TABLE IF NOT EXISTS bench_dataset (
 
 #: Counted again before a stored data set is reused: cheap enough even at 1m.
 VERIFIED = {"contacts": "contacts_contact", "accounts": "contacts_account", "events": "contacts_event",
-            "deals": "pipelines_deal", "contact_tags": "contacts_contact_tags"}
+            "deals": "pipelines_deal", "contact_tags": "contacts_contact_tags",
+            "stage_transitions": "lifecycle_stagetransition", "subscriptions": "contacts_subscription"}
 
 
 def parse_scale(value: str | int) -> tuple[str, int]:

@@ -7,6 +7,7 @@ the identity sequences are moved past them at the end.
 Slots for data whose models do not exist yet are at the bottom, marked "added by issue N".
 """
 
+import json
 import math
 import random
 import time
@@ -21,7 +22,8 @@ from bench import vocab
 from bench.copyload import NULL, copy_text, esc, model_columns, secondary_indexes_deferred
 from bench.sampling import DAY, Clock, cumulative, pick, zipf
 from bench.timeline import CHUNK_ROWS, EVENT_WINDOW_DAYS, TimelineTables
-from contacts.models import Account, Contact, Event, Tag
+from contacts.models import Account, Contact, ContactList, CustomField, Event, Subscription, Tag
+from lifecycle.models import StageTransition
 from pipelines.models import DEFAULT_STAGES, Deal, Pipeline, Stage
 from users.models import Team, User
 from users.roles import Role
@@ -36,7 +38,16 @@ EVENTS_MU = math.log(10.0) - EVENTS_SIGMA**2 / 2
 EVENTS_MAX_PER_CONTACT = 3_000
 
 #: Big tables whose secondary indexes and foreign keys are built once, after the load.
-DEFERRED_TABLES = [Account, Contact, Contact.tags.through, Event, Deal]
+DEFERRED_TABLES = [Account, Contact, Contact.tags.through, Event, Deal, StageTransition, Subscription]
+#: The custom fields every data set has (contacts.CustomField), filled by `firmographics()`.
+CUSTOM_FIELDS = [("industry", "Industry", "choice"), ("headcount", "Employee headcount", "number"),
+                 ("region", "Region", "choice"), ("annual_revenue", "Annual revenue", "money")]
+#: Lists: (name, share of contacts on it).
+LISTS = [("Monthly newsletter", 0.45), ("Product updates", 0.22), ("Webinar invites", 0.09),
+         ("Partner news", 0.03), ("Beta programme", 0.008)]
+#: Subscription statuses and their weights.
+SUBSCRIPTION_STATUSES = [("subscribed", 86), ("unsubscribed", 8), ("bounced", 3), ("unconfirmed", 2),
+                         ("complained", 1)]
 
 
 class Plan:
@@ -100,12 +111,14 @@ class Builder(TimelineTables):
         # Foreign keys are deferred by Django; pending checks would block the ALTER TABLEs below.
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         tables = [m._meta.db_table for m in (Team, User, User.groups.through, Account, Tag, Contact,
-                                             Contact.tags.through, Event, Pipeline, Stage, Deal)]
+                                             Contact.tags.through, Event, Pipeline, Stage, Deal, CustomField,
+                                             ContactList, Subscription, StageTransition)]
         cursor.execute(sql.SQL("TRUNCATE {} RESTART IDENTITY CASCADE").format(
             sql.SQL(", ").join(map(sql.Identifier, tables))))
         self.users()
         self.pipelines()
         self.tags()
+        self.custom_fields()
         started = time.perf_counter()
         with secondary_indexes_deferred(cursor, [m._meta.db_table for m in DEFERRED_TABLES], log=self.log):
             self.accounts()
@@ -113,10 +126,10 @@ class Builder(TimelineTables):
             self.contact_tags()
             self.events()
             self.deals()
+            self.lifecycle_stage_transitions()
+            self.list_memberships()
         self.timings["load_and_index"] = round(time.perf_counter() - started, 3)
-        self.lifecycle_stage_transitions()
-        self.custom_field_values()
-        self.list_memberships()
+        self.custom_field_indexes()
         self.deal_stage_history()
         for table in tables:
             cursor.execute(sql.SQL("SELECT setval(pg_get_serial_sequence(%s, 'id'), "
@@ -247,6 +260,11 @@ class Builder(TimelineTables):
         self.contact_owners = array("q")
         self.contact_events = array("l")
         self.contact_last = array("q")
+        firmographics_rng = self.rng("firmographics")
+        journeys = self.rng("lifecycle")
+        #: Each contact's stage path (positions in the active set), for lifecycle_stage_transitions().
+        self.contact_paths: list[bytes] = []
+        stage_ids = self.lifecycle_stage_ids
         anchor, window_start, ts = self.anchor, self.window_start, self.clock.ts
 
         def chunks(suffix: str) -> Iterator[tuple[str, int]]:
@@ -274,17 +292,22 @@ class Builder(TimelineTables):
                 self.contact_owners.append(owner)
                 self.contact_events.append(events)
                 self.contact_last.append(last_at)
+                path = self.journey(journeys, len(stage_ids))
+                self.contact_paths.append(path)
+                fields = esc(json.dumps(self.firmographics(firmographics_rng, i), separators=(",", ":")))
                 lines.append(
                     f"{i + 1}\t{first}.{last}{i + 1}@{domain}\t{first.title()}\t{last.title()}\t{phone}\t{title}\t"
                     f"{ts(created)}\t{ts(max(created, last_at))}\t{ts(last_at) if last_at else NULL}\t"
-                    f"{account or NULL}\t{owner or NULL}{suffix}\n")
+                    f"{account or NULL}\t{owner or NULL}\t{fields}\t"
+                    f"{stage_ids[path[-1]] if path else NULL}{suffix}\n")
                 if len(lines) >= CHUNK_ROWS:
                     yield "".join(lines), len(lines)
                     lines = []
             yield "".join(lines), len(lines)
 
         self._copy(Contact, ["id", "email", "first_name", "last_name", "phone", "title", "created_at", "updated_at",
-                             "last_activity_at", "account_id", "owner_id"], chunks, name="contacts")
+                             "last_activity_at", "account_id", "owner_id", "fields", "lifecycle_stage_id"], chunks,
+                   name="contacts")
 
     def contact_tags(self) -> None:
         """About 1.8 tags a contact, drawn Zipf-like: a few tags on a third of everyone, most on a handful."""
@@ -369,34 +392,124 @@ class Builder(TimelineTables):
                 continue
             self.log(f"  {name}: {label} exists but the generator does not fill it yet (issue {issue})")
 
-    def lifecycle_stage_transitions(self) -> None:
-        """Added by issue 3 (lifecycle stages): each contact's current stage and its `StageTransition`
-        history, backward moves included (about 15% of contacts move back at least once), drawn
-        from `self.rng("lifecycle")` so the other tables stay as they are.
+    @staticmethod
+    def journey(rng: random.Random, stages: int) -> bytes:
+        """A stage path through the active set, as positions: 8% never entered one, most move forward,
+        about 15% step back at least once (the squiggle).
         """
-        self._slot("stage_transitions", "lifecycle.StageTransition", issue="3")
+        if stages == 0 or rng.random() < 0.08:
+            return b""
+        path = [0]
+        while len(path) < 8 and rng.random() < 0.55:
+            step = -1 if path[-1] > 0 and rng.random() < 0.18 else 1
+            position = min(stages - 1, path[-1] + step)
+            if position != path[-1]:
+                path.append(position)
+        return bytes(path)
 
-    def custom_field_values(self) -> None:
-        """Added by issue 3 (custom fields): industry (the account's, see `self.account_industries`),
-        headcount, region and annual revenue on the contact, through `firmographics()` below.
+    def lifecycle_stage_transitions(self) -> None:
+        """Each contact's StageTransition history along its `journey()`, dated between its creation and
+        the anchor; the contact's current stage was written with the contact.
         """
-        self._slot("custom_field_values", "contacts.CustomField", issue="3")
+        stage_ids, anchor, ts = self.lifecycle_stage_ids, self.anchor, self.clock.ts
+        rng = self.rng("lifecycle-times")
+        actors = ["form", "rule", "user", "automation", "api", "import"]
+
+        def chunks(suffix: str) -> Iterator[tuple[str, int]]:
+            lines, next_id = [], 1
+            for i, path in enumerate(self.contact_paths):
+                if not path:
+                    continue
+                created = self.contact_created[i]
+                span = max(1, anchor - 1 - created)
+                moments = sorted(created + int(span * rng.random() ** 2) for _ in range(len(path) - 1))
+                previous = None
+                for step, position in enumerate(path):
+                    when = created if step == 0 else moments[step - 1]
+                    direction = ("entry" if previous is None else "forward" if position > previous else "backward")
+                    lines.append(f"{next_id}\t{i + 1}\t{stage_ids[previous] if previous is not None else NULL}\t"
+                                 f"{stage_ids[position]}\t{direction}\t{ts(when)}\t"
+                                 f"{'form' if step == 0 else rng.choice(actors)}\t{NULL}\t{suffix}\n")
+                    next_id += 1
+                    previous = position
+                if len(lines) >= CHUNK_ROWS:
+                    yield "".join(lines), len(lines)
+                    lines = []
+            yield "".join(lines), len(lines)
+
+        self._copy(StageTransition, ["id", "contact_id", "from_stage_id", "to_stage_id", "direction", "occurred_at",
+                                     "actor", "user_id", "reason"], chunks, name="stage_transitions")
+
+    def custom_fields(self) -> None:
+        """The custom field definitions whose values `firmographics()` gives each contact."""
+        choices = {"industry": [name for name, _w in vocab.INDUSTRIES], "region": [name for name, _w in vocab.REGIONS]}
+        created = datetime.fromtimestamp(self.anchor - 2 * 365 * DAY, UTC)
+        self._copy(CustomField, ["id", "key", "label", "type", "choices", "help_text", "position", "created_at"],
+                   self._rows((i + 1, key, label, kind, json.dumps(choices.get(key, [])), "", i, created)
+                              for i, (key, label, kind) in enumerate(CUSTOM_FIELDS)), name="custom_fields")
+        self.cursor.execute("SELECT id FROM lifecycle_lifecyclestage WHERE stage_set_id = "
+                            "(SELECT id FROM lifecycle_stageset WHERE is_active) ORDER BY position")
+        self.lifecycle_stage_ids = [row[0] for row in self.cursor.fetchall()]
+
+    def custom_field_indexes(self) -> None:
+        """The expression indexes the app builds for number, money and date fields (range filters)."""
+        started = time.perf_counter()
+        for key, _label, kind in CUSTOM_FIELDS:
+            if kind in ("number", "money", "date"):
+                statement = sql.SQL("CREATE INDEX IF NOT EXISTS {} ON contacts_contact ((fields -> {}))")
+                self.cursor.execute(statement.format(sql.Identifier(f"contact_cf_{key}"), sql.Literal(key)))
+        self.timings["custom_field_indexes"] = round(time.perf_counter() - started, 3)
 
     def firmographics(self, rng: random.Random, contact_index: int) -> dict:
-        """The custom field values issue 3 will store: industry, headcount, region, annual revenue."""
+        """The custom field values of a contact: industry (its account's), headcount, region, annual revenue."""
         account = self.contact_accounts[contact_index]
         industry = (vocab.INDUSTRIES[self.account_industries[account - 1]][0] if account
-                    else vocab.INDUSTRIES[pick(rng, cumulative(w for _i, w in vocab.INDUSTRIES))][0])
+                    else vocab.INDUSTRIES[pick(rng, self.industry_cum)][0])
         headcount = min(200_000, int(rng.paretovariate(1.1) * 8))
-        region = vocab.REGIONS[pick(rng, cumulative(w for _r, w in vocab.REGIONS))][0]
+        region = vocab.REGIONS[pick(rng, self.region_cum)][0]
         return {"industry": industry, "headcount": headcount, "region": region,
                 "annual_revenue": round(headcount * rng.lognormvariate(11.5, 0.6), -3)}
 
+    @property
+    def industry_cum(self):
+        if not hasattr(self, "_industry_cum"):
+            self._industry_cum = cumulative(w for _i, w in vocab.INDUSTRIES)
+        return self._industry_cum
+
+    @property
+    def region_cum(self):
+        if not hasattr(self, "_region_cum"):
+            self._region_cum = cumulative(w for _r, w in vocab.REGIONS)
+        return self._region_cum
+
     def list_memberships(self) -> None:
-        """Added by issue 3 (lists and subscriptions): a few lists with Zipf-like sizes, statuses
-        mostly subscribed with some unsubscribed, bounced and complained, and the time of the change.
-        """
-        self._slot("list_memberships", "contacts.List", "contacts.Subscription", issue="3")
+        """A few lists of Zipf-like sizes; statuses mostly subscribed, some unsubscribed, bounced, complained."""
+        rng = self.rng("lists")
+        created = datetime.fromtimestamp(self.anchor - 3 * 365 * DAY, UTC)
+        self._copy(ContactList, ["id", "name", "description", "double_opt_in", "created_at"],
+                   self._rows((i + 1, name, "", False, created) for i, (name, _share) in enumerate(LISTS)),
+                   name="lists")
+        status_cum = cumulative(w for _s, w in SUBSCRIPTION_STATUSES)
+        anchor, ts = self.anchor, self.clock.ts
+
+        def chunks(suffix: str) -> Iterator[tuple[str, int]]:
+            lines, next_id = [], 1
+            for contact in range(self.plan.contacts):
+                created = self.contact_created[contact]
+                for list_id, (_name, share) in enumerate(LISTS, start=1):
+                    if rng.random() < share:
+                        status = SUBSCRIPTION_STATUSES[pick(rng, status_cum)][0]
+                        changed = created + int((anchor - 1 - created) * rng.random() ** 3)
+                        lines.append(f"{next_id}\t{contact + 1}\t{list_id}\t{status}\t{ts(changed)}\t"
+                                     f"{'form' if rng.random() < 0.7 else 'import'}{suffix}\n")
+                        next_id += 1
+                if len(lines) >= CHUNK_ROWS:
+                    yield "".join(lines), len(lines)
+                    lines = []
+            yield "".join(lines), len(lines)
+
+        self._copy(Subscription, ["id", "contact_id", "list_id", "status", "changed_at", "source"], chunks,
+                   name="subscriptions")
 
     def deal_stage_history(self) -> None:
         """Added by issue 4 (deal stage history): for each deal, the stage moves from its first stage

@@ -1,6 +1,7 @@
 """The data generator at a tiny scale, in the test database (each test's transaction is rolled back)."""
 
 import hashlib
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -82,7 +83,11 @@ def test_the_indexes_and_constraints_are_all_back_after_the_load():
 
     tiny()
 
-    assert {table: schema(table) for table in tables} == before
+    after = {table: schema(table) for table in tables}
+    # The generator adds the custom fields' range indexes, as the app does when they are defined.
+    added = after["contacts_contact"] - before["contacts_contact"]
+    assert added <= {"contact_cf_headcount", "contact_cf_annual_revenue"}
+    assert {table: names - added for table, names in after.items()} == before
     assert "event_contact_time" in before["contacts_event"]
 
 
@@ -162,3 +167,33 @@ def test_each_scale_has_a_database_of_its_own_next_to_the_configured_one():
         "postgres://postgres@127.0.0.1:5432/lifecycle_bench_10k"
     assert bench_database_url("postgres://postgres@%2Fvar%2Frun/lifecycle?sslmode=disable", "1m") == \
         "postgres://postgres@%2Fvar%2Frun/lifecycle_bench_1m?sslmode=disable"
+
+
+def test_contacts_carry_valid_custom_field_values_lifecycle_journeys_and_list_subscriptions():
+    from contacts.fields import clean_field_values, custom_fields_by_key
+    from contacts.models import Subscription
+    from lifecycle.models import StageTransition
+
+    generate(scale=2000, seed=5, anchor=ANCHOR, log=quiet)
+
+    definitions = custom_fields_by_key()
+    assert set(definitions) == {"industry", "headcount", "region", "annual_revenue"}
+    for values in Contact.objects.values_list("fields", flat=True)[:500]:
+        cleaned, errors = clean_field_values(values, definitions)
+        assert not errors and cleaned == values
+    # Every contact's stage is where its last transition took it, and some moved backward.
+    last = {}
+    for contact_id, stage_id in StageTransition.objects.order_by("occurred_at", "id").values_list(
+            "contact_id", "to_stage_id"):
+        last[contact_id] = stage_id
+    staged = dict(Contact.objects.filter(lifecycle_stage__isnull=False).values_list("id", "lifecycle_stage_id"))
+    assert staged == last and len(staged) > 1500
+    directions = Counter(StageTransition.objects.values_list("direction", flat=True))
+    assert directions["entry"] == len(staged) and directions["forward"] > directions["backward"] > 0
+    assert not StageTransition.objects.filter(occurred_at__lt=F("contact__created_at")).exists()
+    statuses = Counter(Subscription.objects.values_list("status", flat=True))
+    assert statuses["subscribed"] > statuses["unsubscribed"] > 0 and statuses["bounced"] > 0
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'contacts_contact'")
+        indexes = {row[0] for row in cursor.fetchall()}
+    assert {"contact_cf_headcount", "contact_cf_annual_revenue", "contact_search_trgm"} <= indexes
