@@ -56,7 +56,10 @@ def merge_fields(old: dict, new: dict) -> dict:
 
 def resolve_companies(items: Sequence[dict]) -> None:
     """Turn "company" names into account ids: matched case-insensitively, created when missing."""
-    names = {item["company"].lower(): item["company"] for item in items if item.get("company")}
+    names: dict[str, str] = {}
+    for item in items:
+        if item.get("company"):
+            names.setdefault(item["company"].lower(), item["company"])  # the first spelling names a new account
     if not names:
         for item in items:
             if "company" in item:
