@@ -54,9 +54,16 @@ def search_contacts(queryset: QuerySet, text: str) -> QuerySet:
     text = text.strip().lower()
     if not text:
         return queryset
-    account_ids = list(Account.objects.annotate(lname=Lower("name")).filter(lname__contains=text)
-                       .values_list("pk", flat=True)[:MAX_MATCHED_ACCOUNTS])
-    match = Q(search__contains=text)
+    accounts = Account.objects.annotate(lname=Lower("name"))
+    if len(text) < 3:
+        # A trigram index cannot find one or two letters anywhere in a string, but it can find a word
+        # that starts with them: "an" finds Ana Silva and sam@anvil.example, not Jan.
+        match = Q(search__startswith=text) | Q(search__contains=f" {text}")
+        accounts = accounts.filter(Q(lname__startswith=text) | Q(lname__contains=f" {text}"))
+    else:
+        match = Q(search__contains=text)
+        accounts = accounts.filter(lname__contains=text)
+    account_ids = list(accounts.values_list("pk", flat=True)[:MAX_MATCHED_ACCOUNTS])
     if account_ids:
         match |= Q(account_id__in=account_ids)
     return queryset.filter(match)
