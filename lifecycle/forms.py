@@ -38,11 +38,15 @@ class Period:
         return timezone.make_aware(datetime.combine(self.last_day + timedelta(days=1), time.min))
 
     @property
-    def label(self) -> str:
-        dates = f"{dateformat.format(self.first_day, 'j M Y')} – {dateformat.format(self.last_day, 'j M Y')}"
+    def dates(self) -> str:
+        """"1 Mar 2025 – 31 Mar 2025", or one date for a one-day period."""
         if self.first_day == self.last_day:
-            dates = dateformat.format(self.first_day, "j M Y")
-        return f"Last {self.days} days ({dates})" if self.days else dates
+            return dateformat.format(self.first_day, "j M Y")
+        return f"{dateformat.format(self.first_day, 'j M Y')} – {dateformat.format(self.last_day, 'j M Y')}"
+
+    @property
+    def label(self) -> str:
+        return f"Last {self.days} days ({self.dates})" if self.days else self.dates
 
 
 class _DateInput(forms.DateInput):

@@ -1,6 +1,6 @@
 """Reads for the dashboard and the customer lifecycle, shared by the HTML views and the API."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -9,6 +9,7 @@ from django.db.models.functions import TruncMonth
 from django.utils import dateformat, timezone
 
 from contacts.models import Contact
+from contacts.page_selectors import OverdueTasks, overdue_tasks
 from lifecycle.models import LifecycleStage, StageSet, StageTransition
 from pipelines.models import Deal
 from users.permissions import visible_to
@@ -21,7 +22,7 @@ __all__ = [
     "StagePath",
     "StagePathStep",
     "StageUsage",
-    "active_stage_set",
+    "active_stages",
     "contact_stage_path",
     "dashboard_summary",
     "lifecycle_overview",
@@ -39,6 +40,8 @@ class DashboardSummary:
     pipeline_value: list[tuple[str, Decimal]]
     #: {"months": ["2025-01", ...], "labels": ["Jan 2025", ...], "counts": [3, ...]}, oldest first, ready for a chart.
     deals_per_month: dict[str, list]
+    #: The user's own open tasks past their due time: how many, and the five most overdue.
+    overdue_tasks: OverdueTasks = field(default_factory=lambda: OverdueTasks(count=0, top=[]))
 
     @property
     def deals_created_in_period(self) -> int:
@@ -52,7 +55,8 @@ def _month_starts(today: date, months: int) -> list[date]:
 
 
 def dashboard_summary(user, *, months: int = 12, now: datetime | None = None) -> DashboardSummary:
-    """Counts of the contacts and deals the user may see, and the deals created per month.
+    """Counts of the contacts and deals the user may see, the deals created per month, and the user's
+    overdue tasks.
 
     Months are calendar months in the current time zone; months without deals count 0.
     """
@@ -86,16 +90,18 @@ def dashboard_summary(user, *, months: int = 12, now: datetime | None = None) ->
             "labels": [dateformat.format(m, "M Y") for m in month_starts],
             "counts": [created.get(m, 0) for m in month_starts],
         },
+        overdue_tasks=overdue_tasks(user, now=now),
     )
 
 
 # --- The customer lifecycle ----------------------------------------------------------------------
 
-def active_stage_set() -> StageSet | None:
-    """The active stage set with its stages in order (prefetched as `stages.all()`)."""
-    return (StageSet.objects.filter(is_active=True)
-            .prefetch_related(Prefetch("stages", queryset=LifecycleStage.objects.order_by("position", "id")))
-            .first())
+def active_stages() -> tuple[StageSet | None, list[LifecycleStage]]:
+    """The active stage set and its stages in order: one query (two when the set has no stages)."""
+    stages = list(LifecycleStage.objects.filter(stage_set__is_active=True).select_related("stage_set")
+                  .order_by("position", "id"))
+    stage_set = stages[0].stage_set if stages else StageSet.objects.filter(is_active=True).first()
+    return stage_set, stages
 
 
 def stages_with_contact_counts() -> QuerySet[LifecycleStage]:
@@ -196,8 +202,7 @@ def lifecycle_overview(user, start: datetime, end: datetime) -> LifecycleOvervie
     the number of stages. Moves count transitions (a contact who moved twice counts twice); a move
     belongs to the stage it went *into*. Only contacts the user may see count (users.permissions).
     """
-    stage_set = active_stage_set()
-    stages = list(stage_set.stages.all()) if stage_set else []
+    stage_set, stages = active_stages()
     stage_ids = {stage.pk for stage in stages}
 
     now_by_stage = dict(
@@ -303,8 +308,7 @@ def contact_stage_path(contact: Contact, *, limit: int = 20) -> StagePath:
     Three queries at most: the active set's stages, the newest `limit` moves, and, only when there
     are more moves than that, the stages ever entered and the number of moves.
     """
-    stage_set = active_stage_set()
-    stages = list(stage_set.stages.all()) if stage_set else []
+    stage_set, stages = active_stages()
     transitions = list(
         contact.stage_transitions.select_related("from_stage", "to_stage__stage_set", "user")
         .order_by("-occurred_at", "-id")[:limit])

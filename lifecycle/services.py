@@ -115,8 +115,8 @@ def stage_create(*, stage_set: StageSet, name: str, by, description: str = "",
     stage_set, stages = _lock(stage_set.pk)
     stage = LifecycleStage(stage_set=stage_set, name=(name or "").strip(), description=(description or "").strip(),
                            position=len(stages))
-    stage.full_clean(exclude=["position"])
     _check_name(stage, stages)
+    stage.full_clean(exclude=["position"])
     stage.save()
     stages.insert(_clamp(position, len(stages)), stage)
     _renumber(stages)
@@ -140,8 +140,8 @@ def stage_update(*, stage: LifecycleStage, by, name: str | None = None, descript
         current.name = name.strip()
     if description is not None:
         current.description = description.strip()
-    current.full_clean(exclude=["position"])
     _check_name(current, stages)
+    current.full_clean(exclude=["position"])
     current.save(update_fields=["name", "description"])
     if position is not None:
         stages.remove(current)
@@ -189,12 +189,13 @@ def stage_delete(*, stage: LifecycleStage, by) -> None:
     if stage_set.is_active and len(stages) == 1:
         raise ValidationError(f"“{stage.name}” is the only stage of the active set, which needs at least one.",
                               code="last_stage")
+    deleted_pk = stage.pk
     try:
         stage.delete()
     except ProtectedError:
         # A contact moved into it after the counts above; the foreign key keeps the history safe.
         raise ValidationError(f"“{stage.name}” cannot be deleted: it is in use.", code="in_use") from None
-    _renumber([s for s in stages if s.pk != stage.pk])
+    _renumber([s for s in stages if s.pk != deleted_pk])
     logger.info("lifecycle stage deleted", extra={"stage_name": stage.name, "by": by.pk})
 
 

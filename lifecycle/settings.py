@@ -271,6 +271,8 @@ CELERY_TASK_ROUTES = {
     "scoring.tasks.*": {"queue": "scoring"},
     "contacts.tasks.import_*": {"queue": "bulk"},
     "contacts.tasks.export_*": {"queue": "bulk"},
+    "contacts.tasks.custom_field_*": {"queue": "bulk"},
+    "contacts.tasks.bulk_*": {"queue": "bulk"},
     "bench.*": {"queue": "bulk"},
 }
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 540)

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from contacts.urls import settings_urlpatterns as contacts_settings_urlpatterns
 from lifecycle import stage_views, views
 
 # The customer lifecycle's pages, in the "lifecycle" namespace.
@@ -22,6 +23,7 @@ urlpatterns = [
     path("", include((lifecycle_patterns, "lifecycle"))),
     path("", include("users.urls")),
     path("contacts/", include("contacts.urls")),
+    path("settings/", include(contacts_settings_urlpatterns)),
     path("deals/", include("pipelines.urls")),
     path("automations/", include("automations.urls")),
     path("scoring/", include("scoring.urls")),

@@ -4,4 +4,6 @@ from django.urls import include, path
 
 urlpatterns = [
     path("", include("users.api.urls")),
+    path("lifecycle/", include("lifecycle.api.stage_urls")),
+    path("", include("contacts.api.urls")),
 ]

@@ -11,7 +11,7 @@ from pipelines import demo as pipelines_demo
 from users import demo as users_demo
 
 #: Each app seeds its own domain, in dependency order. Later apps append theirs here.
-STEPS = [users_demo.seed, contacts_demo.seed, lifecycle_demo.seed, pipelines_demo.seed]
+STEPS = [users_demo.seed, contacts_demo.seed, lifecycle_demo.seed, pipelines_demo.seed, contacts_demo.seed_followups]
 
 
 class Command(BaseCommand):
