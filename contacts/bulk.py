@@ -93,24 +93,28 @@ def _tag_ids(names: set[str]) -> dict[str, int]:
 @transaction.atomic
 def contacts_upsert(items: Sequence[dict], *, mode: str = Mode.CREATE_AND_UPDATE, actor: str = "api", user=None,
                     extra_tags: Sequence[str] = (), contact_list: ContactList | None = None,
-                    index_offset: int = 0) -> list[UpsertResult]:
+                    index_offset: int = 0, positions: Sequence[int] | None = None) -> list[UpsertResult]:
     """Create or update contacts matched by email. Returns one result per item, in order.
 
     `actor` is who is writing (api, import, form, user): it becomes the default `source` of new
     contacts, the events' source and the stage transitions' actor. `extra_tags` and
     `contact_list` apply to every created or updated contact (an import's options).
+
+    A result's `index` is the item's place in the caller's input: `index_offset + i`, or
+    `positions[i]` when the caller passes only some of its items (the valid ones of a request).
     """
     now = timezone.now()
+    at = list(positions) if positions is not None else [index_offset + i for i in range(len(items))]
     results: list[UpsertResult | None] = [None] * len(items)
     first_seen: dict[str, int] = {}
     batch: list[tuple[int, dict]] = []
     for i, item in enumerate(items):
         email = item["email"]
         if email in first_seen:
-            results[i] = UpsertResult(index_offset + i, "error", email=email, errors={
+            results[i] = UpsertResult(at[i], "error", email=email, errors={
                 "email": [f"{email} is also item {first_seen[email]} of this batch; send each contact once."]})
             continue
-        first_seen[email] = index_offset + i
+        first_seen[email] = at[i]
         batch.append((i, dict(item)))
     resolve_companies([item for _i, item in batch])
 
@@ -126,11 +130,11 @@ def contacts_upsert(items: Sequence[dict], *, mode: str = Mode.CREATE_AND_UPDATE
         old = existing.get(item["email"])
         if old is None:
             if mode == Mode.UPDATE_ONLY:
-                results[i] = UpsertResult(index_offset + i, "skipped", email=item["email"])
+                results[i] = UpsertResult(at[i], "skipped", email=item["email"])
             else:
                 to_create.append((i, item))
         elif mode == Mode.CREATE_ONLY:
-            results[i] = UpsertResult(index_offset + i, "skipped", id=old["id"], email=item["email"])
+            results[i] = UpsertResult(at[i], "skipped", id=old["id"], email=item["email"])
         else:
             to_update.append((i, item, old, diff_contact(old, item)))
 
@@ -158,11 +162,11 @@ def contacts_upsert(items: Sequence[dict], *, mode: str = Mode.CREATE_AND_UPDATE
         for i, item in to_create:
             pk = inserted.get(item["email"])
             if pk is None:  # another transaction created it after our SELECT
-                results[i] = UpsertResult(index_offset + i, "error", email=item["email"], errors={
+                results[i] = UpsertResult(at[i], "error", email=item["email"], errors={
                     "email": ["This contact was created by another request at the same moment; send it again."]})
                 continue
             created_ids[i] = pk
-            results[i] = UpsertResult(index_offset + i, "created", id=pk, email=item["email"])
+            results[i] = UpsertResult(at[i], "created", id=pk, email=item["email"])
             events.append(Event(contact_id=pk, type="contact_created", occurred_at=now, source=actor,
                                 properties={"source": actor}))
 
@@ -178,16 +182,19 @@ def contacts_upsert(items: Sequence[dict], *, mode: str = Mode.CREATE_AND_UPDATE
         casts = {"id": "bigint", "account_id": "bigint", "owner_id": "bigint"}
         with connection.cursor() as cursor:
             cursor.execute(
+                # last_activity_at here too (each changed contact gets a field_changed event now), so the
+                # UPDATE after the events skips these rows instead of writing them a second time.
                 f"""UPDATE contacts_contact c SET {', '.join(f'{n} = v.{n}' for n in COLUMNS)},
-                           fields = v.fields::jsonb, updated_at = %s
+                           fields = v.fields::jsonb, updated_at = %s,
+                           last_activity_at = GREATEST(c.last_activity_at, %s)
                     FROM unnest({', '.join(f'%s::{casts.get(n, "text")}[]' for n in names)}) AS v({', '.join(names)})
                     WHERE c.id = v.id""",  # noqa: S608 - column names are constants, values are parameters
-                [now, *[values[n] for n in names]])
+                [now, now, *[values[n] for n in names]])
         for _i, _item, old, changes in changed:
             events.append(Event(contact_id=old["id"], type="field_changed", occurred_at=now, source=actor,
                                 properties={"changes": changes}))
     for i, _item, old, changes in to_update:
-        results[i] = UpsertResult(index_offset + i, "updated" if changes else "unchanged", id=old["id"],
+        results[i] = UpsertResult(at[i], "updated" if changes else "unchanged", id=old["id"],
                                   email=old["email"])
 
     # Lifecycle stages: record a transition for every contact whose stage the batch changes.
@@ -228,13 +235,35 @@ def contacts_upsert(items: Sequence[dict], *, mode: str = Mode.CREATE_AND_UPDATE
                                     properties={"list": contact_list.name, "status": status}))
 
     if events:
-        Event.objects.bulk_create(events, batch_size=2000)
+        event_ids = _insert_events(events)
         touched = list({event.contact_id for event in events})
         with connection.cursor() as cursor:
-            cursor.execute("UPDATE contacts_contact SET last_activity_at = GREATEST(last_activity_at, %s) "
-                           "WHERE id = ANY(%s::bigint[])", [now, touched])
-        publish_on_commit(event.pk for event in events)
+            # Only rows not already there: a new tuple for every contact (and every index entry with it,
+            # the trigram one included) would double the cost of a batch of new contacts.
+            cursor.execute("UPDATE contacts_contact SET last_activity_at = %s WHERE id = ANY(%s::bigint[]) "
+                           "AND (last_activity_at IS NULL OR last_activity_at < %s)", [now, touched, now])
+        publish_on_commit(event_ids)
     return results  # type: ignore[return-value]
+
+
+def _insert_events(events: Sequence[Event]) -> list[int]:
+    """Store the events in one INSERT over unnest()ed arrays; their ids.
+
+    Event.objects.bulk_create binds every value of every row as its own parameter, which costs a
+    thousand-contact batch more time than the write itself.
+    """
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """INSERT INTO contacts_event (contact_id, type, channel, properties, occurred_at, source, created_at)
+               SELECT c, t, ch, p::jsonb, o, s, %s
+               FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], %s::timestamptz[], %s::text[])
+                    AS v(c, t, ch, p, o, s)
+               RETURNING id""",
+            [now, [e.contact_id for e in events], [e.type for e in events], [e.channel for e in events],
+             [json.dumps(e.properties) for e in events], [e.occurred_at for e in events],
+             [e.source for e in events]])
+        return [pk for (pk,) in cursor.fetchall()]
 
 
 def _record_stage_moves(moves, *, actor, user, when, events) -> None:

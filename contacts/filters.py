@@ -109,12 +109,19 @@ class ContactFilterSet(django_filters.FilterSet):
     def filter_q(self, queryset, name, value):
         return search_contacts(queryset, value)
 
-    def filter_tag(self, queryset, name, value):
+    def filter_tag(self, queryset, name, value: list[str]):  # the hint documents ?tag= in the OpenAPI schema
         from contacts.models import Contact as C
+        from contacts.models import Tag
 
-        for tag in value:
+        # Tag ids first (the case-insensitive unique index answers): `EXISTS (... tag_id = 17)` lets the
+        # planner use the statistics of tag_id, so a tag on a quarter of a million contacts is not
+        # mistaken for a rare one (a join on the tag's name hid that and cost a second at 1M).
+        names = {tag.strip().lower() for tag in value}
+        ids = dict(Tag.objects.annotate(lname=Lower("name")).filter(lname__in=names).values_list("lname", "pk"))
+        for tag in names:
+            # An unknown tag matches nothing: no tag has id 0.
             queryset = queryset.filter(Exists(C.tags.through.objects.filter(
-                contact_id=OuterRef("pk"), tag__name__iexact=tag.strip())))
+                contact_id=OuterRef("pk"), tag_id=ids.get(tag, 0))))
         return queryset
 
     def filter_list(self, queryset, name, value):

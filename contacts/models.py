@@ -35,7 +35,10 @@ class Account(models.Model):
 
     class Meta:
         ordering = ["name", "id"]
-        indexes = [GinIndex(OpClass(Lower("name"), name="gin_trgm_ops"), name="account_name_trgm")]
+        indexes = [
+            GinIndex(OpClass(Lower("name"), name="gin_trgm_ops"), name="account_name_trgm"),  # search
+            models.Index(Lower("name"), name="account_name_lower"),  # exact matches: imports' company column
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -135,7 +138,11 @@ class Contact(models.Model):
             models.Index(fields=["owner", "-created_at"], name="contact_owner_created"),
             models.Index(fields=["lifecycle_stage", "-created_at"], name="contact_stage_created"),
             models.Index(fields=["lead_status", "-created_at"], name="contact_status_created"),
-            models.Index(fields=["-last_activity_at"], name="contact_last_activity"),
+            # The list's sorts: newest activity first with the never-active last, by name, by email.
+            models.Index(models.F("last_activity_at").desc(nulls_last=True), models.F("id").desc(),
+                         name="contact_last_activity"),
+            models.Index(fields=["last_name", "first_name", "id"], name="contact_name_sort"),
+            models.Index(fields=["email", "id"], name="contact_email_sort"),
         ]
 
     def __str__(self) -> str:
@@ -242,7 +249,10 @@ class Subscription(models.Model):
     class Meta:
         ordering = ["list__name"]
         constraints = [models.UniqueConstraint(fields=["list", "contact"], name="subscription_unique")]
-        indexes = [models.Index(fields=["contact"], name="subscription_contact")]
+        indexes = [
+            models.Index(fields=["contact"], name="subscription_contact"),
+            models.Index(fields=["list", "status"], name="subscription_list_status"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.contact_id} → {self.list_id}: {self.status}"
@@ -336,7 +346,7 @@ class ImportJob(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
                                    related_name="imports")
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.DRAFT)
-    #: CSV header -> contact field name, custom field key, or "" to ignore the column.
+    #: CSV header -> contact field name, "fields.<key>" for a custom field, or "" to ignore the column.
     mapping = models.JSONField(default=dict, blank=True)
     mode = models.CharField(max_length=20, choices=Mode.choices, default=Mode.CREATE_AND_UPDATE)
     tags = models.JSONField(default=list, blank=True)

@@ -1,0 +1,18 @@
+"""/api/v1/ routes of the contacts app (URL names "contacts-api:<basename>-<action>")."""
+
+from rest_framework.routers import SimpleRouter
+
+from contacts.api import views
+
+app_name = "contacts-api"
+
+router = SimpleRouter()
+router.register("contacts", views.ContactViewSet, basename="contact")
+router.register("accounts", views.AccountViewSet, basename="account")
+router.register("lists", views.ContactListViewSet, basename="list")
+router.register("tags", views.TagViewSet, basename="tag")
+router.register("fields", views.CustomFieldViewSet, basename="field")
+router.register("notes", views.NoteViewSet, basename="note")
+router.register("tasks", views.TaskViewSet, basename="task")
+
+urlpatterns = router.urls
