@@ -36,8 +36,12 @@ class User(AbstractUser):
         """The user's role: superusers are admins; otherwise the highest role group they are in."""
         if self.is_superuser:
             return Role.ADMIN
-        names = {g.name for g in self.groups.all()}
-        return next((role for role in Role if role.label in names), None)
+        # Asked many times a request (permissions, visible_to, templates): look the groups up once per
+        # instance, like Django's own permission cache. request.user is a new instance every request.
+        if not hasattr(self, "_role_cache"):
+            names = {g.name for g in self.groups.all()}
+            self._role_cache = next((role for role in Role if role.label in names), None)
+        return self._role_cache
 
     @property
     def initials(self) -> str:
