@@ -9,6 +9,7 @@ bench/README.md. Every figure stands next to a baseline measured in the same run
 """
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -33,6 +34,26 @@ def setup_django(scale: str) -> str:
 
 def _selected(scenario, only: set[str]) -> bool:
     return not only or scenario.name in only or bool(only & set(scenario.rows))
+
+
+def _merged_with_earlier(run: dict, directory) -> dict:
+    """A partial run (--only) replaces its own rows in the day's results file and keeps the others'.
+
+    Without this, `--only contacts_import` would leave a results file with one scenario in it.
+    """
+    path = directory / f"{run['date']}-{run['scale']}.json"
+    if not run["only"] or not path.exists():
+        return run
+    try:
+        earlier = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return run
+    new = {row["name"]: row for row in run["scenarios"]}
+    rows = [new.pop(row["name"], row) for row in earlier.get("scenarios", [])] + list(new.values())
+    only = sorted(set(earlier.get("only") or []) | set(run["only"])) if earlier.get("only") else []
+    return {**run, "only": only, "scenarios": rows,
+            "merged": {"rows": sorted(r["name"] for r in run["scenarios"]),
+                       "into_run_started_at": earlier.get("started_at")}}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -96,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(report.heading(run))
     print(report.text_table(results, scale))
-    path = report.write_results(run)
+    path = report.write_results(_merged_with_earlier(run, report.RESULTS_DIR))
     print(f"\nresults: {os.path.relpath(path)}")
     if not args.no_readme:
         report.append_readme(run, results)
