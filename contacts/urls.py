@@ -1,8 +1,13 @@
-from django.urls import path
-
-from contacts import views
+from contacts.views import accounts, contact_page, contacts, duplicates, imports, settings
 
 app_name = "contacts"
 urlpatterns = [
-    path("", views.index, name="list"),
+    *contacts.urlpatterns,
+    *accounts.urlpatterns,
+    *imports.urlpatterns,
+    *duplicates.urlpatterns,
+    *contact_page.urlpatterns,
 ]
+
+#: Settings → custom fields, tags and lists live under /settings/ (included from lifecycle/urls.py).
+settings_urlpatterns = (settings.urlpatterns, "contacts-settings")

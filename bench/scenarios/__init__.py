@@ -98,12 +98,14 @@ class Scenario:
 
 def scenarios() -> list[Scenario]:
     """Every scenario, in the order they run (later ones may use earlier results)."""
-    from bench.scenarios import api, dataset, ingest, slots
+    from bench.scenarios import api, contact_list, dataset, imports, ingest, slots
 
     return [
         Scenario("events_ingest", ingest.events_ingest, ("events_ingest",)),
-        Scenario("contacts_bulk", ingest.contacts_bulk, ("contacts_bulk",)),
+        Scenario("contacts_bulk", ingest.contacts_bulk, ("contacts_bulk", "contacts_bulk_update")),
         Scenario("generator", dataset.generator, ("generator",)),
-        Scenario("api_read", api.api_read, ("api_read_rails", "api_read_detail", "api_read_list")),
+        Scenario("api_read", api.api_read, ("api_read_rails", "api_read_detail", "api_read_list", "api_read_search")),
+        Scenario("contacts_import", imports.contacts_import, ("contacts_import",)),
+        Scenario("contacts_list", contact_list.contact_list, ("contacts_list", "contacts_search", "contacts_filtered")),
         *(Scenario(slot.name, slot.run, (slot.name,)) for slot in slots.SLOTS),
     ]

@@ -4,7 +4,8 @@ Django view that returns a fixed JSON body of the same size (bench/urls.py), in 
 Each side is measured ROUNDS times, interleaved, and the best round counts. Until issue 3
 builds the contacts API this measures the API's rails on `GET /api/v1/me/`: Bearer key
 authentication, the throttle in Redis, DRF and the JSON renderer. As soon as
-`contacts-api:contact-detail` and `contacts-api:contact-list` exist it measures them instead.
+`contacts-api:contact-detail` and `contacts-api:contact-list` exist it measures them instead: a
+contact by id, the first page of the list, and the first page of a search by last name.
 """
 
 import random
@@ -12,6 +13,7 @@ import urllib.request
 
 from django.urls import NoReverseMatch, reverse
 
+from bench import vocab
 from bench.load import run_load, tool
 from bench.scenarios import Context, Result
 from bench.server import gunicorn
@@ -24,25 +26,14 @@ KEY_NAME = "bench"
 ROUNDS = 2
 
 
-def api_key(username: str = "bench-admin") -> str:
-    """A fresh read-scoped key for the data set's admin (earlier bench keys are revoked)."""
+def api_key(username: str = "bench-admin", *, scope: str = "read") -> str:
+    """A fresh key of `scope` for the data set's admin (the bench's earlier key of that scope is deleted)."""
+    from users.services import api_key_create
+
     user = User.objects.get(username=username)
-    ApiKey.objects.filter(user=user, name=KEY_NAME).delete()
-    try:
-        from users.services import api_key_create
-    except ImportError:
-        api_key_create = None
-    if api_key_create is not None:
-        try:
-            created = api_key_create(user=user, name=KEY_NAME, scope="read")
-        except TypeError:
-            created = None
-        if created is not None:
-            values = created if isinstance(created, tuple) else (created,)
-            key = next((value for value in values if isinstance(value, str)), None)
-            if key:
-                return key
-    _api_key, key = ApiKey.objects.create_key(user=user, name=KEY_NAME, scope="read")
+    name = KEY_NAME if scope == "read" else f"{KEY_NAME} {scope}"
+    ApiKey.objects.filter(user=user, name=name).delete()
+    _api_key, key = api_key_create(user=user, name=name, scope=scope)
     return key
 
 
@@ -107,13 +98,18 @@ def api_read(ctx: Context) -> list[Result]:
             results.append(_measure(
                 ctx, base, name="api_read_list", title="API read: contact list, 50 rows", issue="3",
                 paths=[f"{listing}?page_size=50"], headers=headers))
+            searches = [name.lower() for name in rng.sample(vocab.LAST_NAMES, 20)]
+            results.append(_measure(
+                ctx, base, name="api_read_search", title="API read: contact search (?q=last name), 50 rows",
+                issue="3", paths=[f"{listing}?q={text}&page_size=50" for text in searches], headers=headers))
         else:
             results.append(_measure(
                 ctx, base, name="api_read_rails", title="API read rails: GET /api/v1/me/ (Bearer key)", issue="2",
                 paths=[reverse("users-api:me")], headers=headers))
     if not (detail and listing):
         for name, title in (("api_read_detail", "API read: GET /api/v1/contacts/{id}/"),
-                            ("api_read_list", "API read: contact list, 50 rows")):
+                            ("api_read_list", "API read: contact list, 50 rows"),
+                            ("api_read_search", "API read: contact search (?q=last name), 50 rows")):
             results.append(Result(name=name, title=title, unit="rps", baseline_label="plain Django view, same size",
                                   issue="3", status="not built yet (issue 3)"))
     return results

@@ -54,12 +54,6 @@ class Slot:
 
 
 SLOTS = [
-    Slot("contacts_list", "Contact list and search, first page (server time)", "ms", "3",
-         "hand-written SQL for the same page", Goal("<", 150, "ms", at_scale="1m"), higher_is_better=False,
-         probe="py:contacts.filtersets:ContactFilterSet",
-         notes="search by name, email or company; filters by tag and owner"),
-    Slot("contacts_import", "CSV import of 100k rows", "rows/s", "3", "raw COPY of the same rows",
-         probe="py:contacts.tasks:import_contacts", notes="also peak memory"),
     Slot("events_collect", "Site tracking: /t/collect", "rps", "5", "plain Django view", Goal(">=", 1_000, "rps"),
          probe="url:/t/collect"),
     Slot("form_submit", "Form submission (server time, p95)", "ms", "5", "plain Django view",
