@@ -63,6 +63,9 @@ def merge(request):
         return _forbidden(request)
     params = request.POST if request.method == "POST" else request.GET
     a, b = params.get("a", "").strip(), params.get("b", "").strip()
+    if request.method == "GET" and not (a and b):
+        # Arriving from a contact's "Merge with…": ask for the other contact, no error yet.
+        return render(request, "contacts/duplicate_merge.html", {"title": "Merge contacts", "a": a, "b": b})
     if not a or not b:
         return _bad_request(request, "Choose the two contacts to merge: enter their email addresses or ids.", a, b)
     contacts = visible_to(Contact.objects.all(), request.user)

@@ -5,7 +5,6 @@
  * - the bulk bar shows only the input its action needs (tag, list, owner or stage);
  * - the "Add filter" row offers the comparisons and value input that fit the chosen custom field;
  * - filter requests leave out empty fields, so the URL pushed to the address bar stays short to share;
- * - a 422 (a form with errors) is swapped in like a success, so the messages show by the fields;
  * - the keyboard stays where it was when a swap replaces the control that was used.
  */
 (function () {
@@ -148,15 +147,6 @@
       data.delete(name);
       values.forEach(function (value) { data.append(name, value); });
     });
-  });
-
-  document.addEventListener("htmx:beforeSwap", function (event) {
-    var xhr = event.detail.xhr;
-    var target = event.detail.target;
-    if (xhr && (xhr.status === 422 || xhr.status === 400) && target && target.id === "contact-results") {
-      event.detail.shouldSwap = true;
-      event.detail.isError = false;
-    }
   });
 
   document.addEventListener("htmx:afterSettle", function () {

@@ -361,7 +361,10 @@ def test_bad_merge_requests_get_clear_answers(client, personas):
 
     same = client.get(url, {"a": ada.pk, "b": ada.email})
     assert same.status_code == 400 and "cannot be merged into itself" in same.content.decode()
-    assert client.get(url, {"a": ada.pk}).status_code == 400
+    # One contact given (the contact page's "Merge with…"): the form asks for the other, no error yet.
+    picking = client.get(url, {"a": ada.pk})
+    assert picking.status_code == 200 and f'value="{ada.pk}"' in picking.content.decode()
+    assert client.post(url, {"a": ada.pk, "step": "review"}).status_code == 400
     assert client.get(url, {"a": ada.pk, "b": 999999}).status_code == 404
     assert client.get(url, {"a": ada.pk, "b": "nobody@x.com"}).status_code == 404
     assert client.get(url, {"a": ada.pk, "b": "garbage"}).status_code == 404

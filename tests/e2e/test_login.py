@@ -101,7 +101,7 @@ def test_the_nav_highlights_the_area_the_user_is_in(live_server, page: Page, per
 
     expect(page).to_have_url(live_server.url + "/contacts/")
     expect(page.get_by_role("heading", name="Contacts", level=1)).to_be_visible()
-    expect(page.locator("nav [aria-current=page]")).to_have_accessible_name("Contacts")
+    expect(page.locator("nav[aria-label=Main] [aria-current=page]")).to_have_accessible_name("Contacts")
     assert console_problems == []
 
 
