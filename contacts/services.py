@@ -7,7 +7,7 @@ use it), so the keyword arguments of contact_create / contact_update are its cle
 from collections.abc import Iterable
 from datetime import datetime
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Value
 from django.db.models.functions import Greatest
@@ -22,7 +22,7 @@ from contacts.models import Consent, Contact, ContactList, Event, Note, Subscrip
 __all__ = [
     "consent_record", "contact_create", "contact_delete", "contact_tag", "contact_untag", "contact_update",
     "event_record", "list_subscription_set", "normalize_email", "note_add", "note_delete", "task_complete",
-    "task_create", "task_update",
+    "task_create", "task_delete", "task_update",
 ]
 
 _SUBSCRIPTION_EVENTS = {
@@ -238,6 +238,18 @@ def task_update(*, task: Task, **changes) -> Task:
     task.full_clean()
     task.save()
     return task
+
+
+@transaction.atomic
+def task_delete(*, task: Task, user) -> None:
+    """Delete a task: its creator, its assignee, or an admin or manager. PermissionDenied for anyone else."""
+    from users.permissions import has_role
+    from users.roles import Role
+
+    mine = user.pk in (task.created_by_id, task.assignee_id)
+    if not (mine or has_role(user, Role.ADMIN, Role.MANAGER)):
+        raise PermissionDenied("You may delete only tasks you created or that are assigned to you.")
+    task.delete()
 
 
 @transaction.atomic

@@ -30,7 +30,7 @@ def test_every_contacts_endpoint_is_documented(schema):
         "/api/v1/lists/": {"get", "post"}, "/api/v1/lists/{id}/subscriptions/": {"get", "post"},
         "/api/v1/tags/{id}/": {"get", "patch", "delete"}, "/api/v1/fields/{id}/": {"get", "patch", "delete"},
         "/api/v1/accounts/{id}/": {"get", "patch", "delete"}, "/api/v1/notes/{id}/": {"get", "delete"},
-        "/api/v1/tasks/{id}/": {"get", "patch"},
+        "/api/v1/tasks/{id}/": {"get", "patch", "delete"},
     }
     for path, methods in expected.items():
         assert set(paths[path]) == methods, path

@@ -153,6 +153,19 @@ def test_a_new_task_is_the_callers_unless_assigned_and_records_on_the_timeline(p
     assert Event.objects.filter(contact=contact, type="task_created").count() == 2
 
 
+def test_a_task_is_deleted_by_its_creator_or_assignee_or_a_manager_and_no_one_else(personas):
+    contact = ContactFactory()
+    alices = TaskFactory(contact=contact, assignee=personas.rep_alice, created_by=personas.manager)
+    unassigned = TaskFactory(contact=contact, created_by=personas.marketer)
+
+    assert_error(bearer_client(personas.rep_alice).delete(task_url(unassigned)), 403, "permission_denied")
+    assert_error(bearer_client(personas.outsider).delete(task_url(alices)), 403)
+    assert bearer_client(personas.rep_alice).delete(task_url(alices)).status_code == 204
+    assert Task.objects.filter(pk=unassigned.pk).exists()
+    assert bearer_client(personas.manager).delete(task_url(unassigned)).status_code == 204
+    assert not Task.objects.exists()
+
+
 def test_marking_a_task_done_completes_it_and_reopening_clears_the_time(personas):
     task = TaskFactory(assignee=personas.rep_alice)
     client = bearer_client(personas.rep_alice)

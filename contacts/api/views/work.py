@@ -16,7 +16,7 @@ from contacts.api.serializers import NoteSerializer, NoteWriteSerializer, TaskSe
 from contacts.api.views.accounts import OWNER_VALUES, owner_filter
 from contacts.api.views.base import ResourceViewSet
 from contacts.models import Note, Task
-from contacts.services import note_add, note_delete, task_complete, task_create, task_update
+from contacts.services import note_add, note_delete, task_complete, task_create, task_delete, task_update
 from users.permissions import has_role, visible_to
 from users.roles import Role
 
@@ -92,6 +92,7 @@ class TaskFilterSet(django_filters.FilterSet):
                                  responses=TaskSerializer,
                                  description="`done: true` completes it (recorded on the contact's timeline); "
                                              "`done: false` opens it again."),
+    destroy=extend_schema(summary="Delete a task (its creator or assignee, an admin or a manager)"),
 )
 @extend_schema(tags=["tasks"])
 class TaskViewSet(ResourceViewSet):
@@ -99,7 +100,9 @@ class TaskViewSet(ResourceViewSet):
     input_serializer_class = TaskWriteSerializer
     filterset_class = TaskFilterSet
     ordering = ("due_at", "id")
-    http_method_names = ["get", "post", "patch", "head", "options"]
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    # Whoever may write tasks may delete their own; which ones is checked on the task.
+    action_permissions = {"destroy": ("contacts.add_task",)}
 
     def get_queryset(self):
         return visible_to(Task.objects.select_related("assignee", "contact", "deal", "created_by"),
@@ -118,3 +121,6 @@ class TaskViewSet(ResourceViewSet):
         if done is not None:
             task = task_complete(task=task, user=self.request.user, done=done)
         return task
+
+    def delete_object(self, task):
+        task_delete(task=task, user=self.request.user)
