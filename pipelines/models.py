@@ -4,7 +4,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
-__all__ = ["DEFAULT_STAGES", "Deal", "Pipeline", "Stage"]
+__all__ = ["DEFAULT_LOST_REASONS", "DEFAULT_STAGES", "Deal", "DealStageHistory", "LostReason", "Pipeline", "Stage"]
 
 #: (name, win probability %, rotting limit in days) for a new pipeline.
 DEFAULT_STAGES = [
@@ -15,6 +15,24 @@ DEFAULT_STAGES = [
     ("Closing", 80, 14),
     ("Retention", 100, 90),
 ]
+
+
+#: The lost reasons a new installation starts with; admins edit the list.
+DEFAULT_LOST_REASONS = ["Price", "Chose a competitor", "No budget", "No decision", "Timing", "Bad fit"]
+
+
+class LostReason(models.Model):
+    """An entry of the editable list a lost deal's reason is picked from."""
+
+    name = models.CharField(max_length=100, unique=True)
+    position = models.PositiveSmallIntegerField(default=0)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["position", "name"]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class Pipeline(models.Model):
@@ -68,6 +86,7 @@ class Deal(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                               related_name="deals")
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN, db_index=True)
+    lost_reason = models.ForeignKey(LostReason, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     expected_close_date = models.DateField(null=True, blank=True)
     position = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -88,3 +107,32 @@ class Deal(models.Model):
     def weighted_value(self) -> Decimal:
         """Value × the stage's win probability."""
         return (self.value * self.stage.probability / 100).quantize(Decimal("0.01"))
+
+
+class DealStageHistory(models.Model):
+    """One stay of a deal in a stage: entered, and exited when it moved on or closed.
+
+    Time in stage and stage-to-stage conversion come from these rows. Backward moves are stays too.
+    """
+
+    deal = models.ForeignKey(Deal, on_delete=models.CASCADE, related_name="stage_history")
+    stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="+")
+    entered_at = models.DateTimeField()
+    exited_at = models.DateTimeField(null=True, blank=True)
+    moved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="+")
+
+    class Meta:
+        ordering = ["entered_at", "id"]
+        verbose_name_plural = "deal stage history"
+        indexes = [
+            models.Index(fields=["deal", "entered_at"], name="deal_history_deal"),
+            models.Index(fields=["stage", "entered_at"], name="deal_history_stage"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["deal"], condition=models.Q(exited_at__isnull=True),
+                                    name="deal_history_one_open_stay"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.deal_id} in {self.stage_id} from {self.entered_at:%Y-%m-%d}"
