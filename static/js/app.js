@@ -3,7 +3,8 @@
  *
  * Toasts: Django messages rendered in the page (full page loads) and messages that arrive in
  * the HX-Trigger `messages` event (htmx requests, see lifecycle/middleware.py) both become
- * Bootstrap toasts; so does a failed htmx request. No inline scripts: the CSP forbids them.
+ * Bootstrap toasts; so does a failed htmx request. Escape cancels an inline edit form.
+ * No inline scripts: the CSP forbids them.
  */
 (function () {
   "use strict";
@@ -92,6 +93,27 @@
   function onSendError() {
     toast("error", "Could not reach the server. Check your connection and try again.");
   }
+
+  // Escape in an inline edit form presses its Cancel ([data-inline-cancel], an hx-get link). htmx is
+  // asked directly: right after a swap it may not have wired the new link yet, and a plain click
+  // would only follow the link's #anchor.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape" || !event.target.closest) {
+      return;
+    }
+    var form = event.target.closest("form");
+    var cancel = form && form.querySelector("[data-inline-cancel][hx-get]");
+    if (!cancel) {
+      return;
+    }
+    event.preventDefault();
+    htmx.ajax("GET", cancel.getAttribute("hx-get"), {
+      source: cancel,
+      target: cancel.getAttribute("hx-target") === "closest [data-inline-field]"
+        ? cancel.closest("[data-inline-field]") : cancel.getAttribute("hx-target"),
+      swap: cancel.getAttribute("hx-swap") || "outerHTML",
+    });
+  });
 
   document.addEventListener("messages", onMessages);
   document.addEventListener("htmx:responseError", onResponseError);

@@ -1,6 +1,5 @@
 /*
  * The contact page (templates/contacts/contact_detail.html). htmx does the requests; this file adds:
- * - Escape in an inline field's form presses its Cancel;
  * - Ctrl+Enter (or Cmd+Enter) in the note box submits the note.
  */
 (function () {
@@ -9,15 +8,6 @@
   document.addEventListener("keydown", function (event) {
     var target = event.target;
     if (!target || !target.closest) {
-      return;
-    }
-    if (event.key === "Escape") {
-      var form = target.closest(".inline-field-form");
-      var cancel = form && form.querySelector("[data-inline-cancel]");
-      if (cancel) {
-        event.preventDefault();
-        cancel.click();
-      }
       return;
     }
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
