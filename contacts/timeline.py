@@ -17,7 +17,8 @@ from django.utils.dateparse import parse_datetime
 from contacts.models import Account, Channel, Contact, Event
 
 __all__ = [
-    "TimelineEntry", "TimelinePage", "channel_label", "contact_timeline", "cursor_decode", "cursor_encode",
+    "FieldChange", "TimelineEntry", "TimelineFilterOptions", "TimelinePage", "channel_label", "contact_timeline",
+    "cursor_decode", "cursor_encode",
     "timeline_filter_options", "type_label",
 ]
 

@@ -96,6 +96,19 @@ def test_the_page_shows_the_header_panels_and_placeholders(client, personas, ada
     assert "Delete contact" not in html  # reps cannot delete contacts
 
 
+def test_a_contact_without_a_company_is_offered_the_account_of_their_email_domain(client, personas, unassigned):
+    initech = Account.objects.create(name="Initech", domain="initech.com")
+    peter = contact_create(email="peter@initech.com", first_name="Peter")
+    client.force_login(personas.rep_alice)
+
+    offered = client.get(detail(peter)).content.decode()
+    not_offered = client.get(detail(unassigned)).content.decode()
+
+    assert "Link to Initech?" in offered
+    assert reverse("contacts:contact_link_account", args=[peter.pk, initech.pk]) in offered
+    assert 'data-testid="account-suggestion"' not in not_offered
+
+
 def test_an_empty_contact_shows_what_to_do_next(client, personas, unassigned):
     client.force_login(personas.marketer)
 
@@ -664,3 +677,20 @@ def test_the_page_renders_in_a_bounded_number_of_queries(client, personas, unass
     assert html.count('data-testid="subscription"') == 3
     # 30 of everything costs what 1 of everything does.
     assert len(big.captured_queries) == len(small.captured_queries)
+
+
+def test_without_javascript_panels_redirect_back_or_show_the_page_with_the_error(client, personas, ada, stages):
+    client.force_login(personas.rep_alice)
+
+    tagged = client.post(url("contact_tag_add", ada.pk), {"name": "vip"})
+    bad_tag = client.post(url("contact_tag_add", ada.pk), {"name": ""})
+    bad_stage = client.post(url("contact_stage", ada.pk), {"stage": "Nowhere"})
+    moved = client.post(url("contact_stage", ada.pk), {"stage": stages["Support & Grow"].pk})
+
+    assert tagged.status_code == 302 and tagged["Location"] == detail(ada) + "#tags"
+    assert bad_tag.status_code == 400 and "Type a tag name" in bad_tag.content.decode()
+    assert bad_stage.status_code == 400 and "There is no lifecycle stage" in bad_stage.content.decode()
+    assert "<html" in bad_stage.content.decode()
+    assert moved.status_code == 302
+    ada.refresh_from_db()
+    assert ada.lifecycle_stage == stages["Support & Grow"]
