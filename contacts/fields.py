@@ -21,8 +21,9 @@ FALSE = {"false", "no", "n", "0", "off", ""}
 _url = URLValidator(schemes=["http", "https"])
 
 
-def custom_fields_by_key() -> dict[str, CustomField]:
-    return {field.key: field for field in CustomField.objects.all()}
+def custom_fields_by_key(object: str = CustomField.Object.CONTACT) -> dict[str, CustomField]:
+    """The custom fields of contacts (or of deals), by key."""
+    return {field.key: field for field in CustomField.objects.filter(object=object)}
 
 
 def _number(value) -> Decimal:

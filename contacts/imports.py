@@ -124,7 +124,7 @@ _SYNONYMS = {_normalize(spelling): target for target, spellings in SYNONYMS.item
 def mapping_targets(custom_fields: Iterable[CustomField] | None = None) -> list[tuple[str, str]]:
     """(value, label) of everything a column can fill: contact fields, then custom fields as "fields.<key>"."""
     if custom_fields is None:
-        custom_fields = CustomField.objects.all()
+        custom_fields = CustomField.objects.for_contacts()
     return [*CONTACT_TARGETS.items(),
             *((f"{FIELD_PREFIX}{f.key}", f"{f.label} (custom field)") for f in custom_fields)]
 
@@ -132,7 +132,7 @@ def mapping_targets(custom_fields: Iterable[CustomField] | None = None) -> list[
 def mapping_suggest(headers: Sequence[str], custom_fields: Iterable[CustomField] | None = None) -> dict[str, str]:
     """{header: target or ""}: headers matched to fields by name, label or a common synonym, each field once."""
     if custom_fields is None:
-        custom_fields = CustomField.objects.all()
+        custom_fields = CustomField.objects.for_contacts()
     known = dict(_SYNONYMS)
     for custom in custom_fields:
         for spelling in (custom.key, custom.label):

@@ -290,6 +290,16 @@ def _move_subscriptions(primary: Contact, duplicate: Contact) -> dict[str, str]:
     return changed
 
 
+def _move_other_deals(primary: Contact, duplicate: Contact) -> int:
+    """The duplicate's part in other people's deals passes to the primary (once, and never beside itself as primary)."""
+    through = Deal.other_contacts.through
+    deal_ids = list(through.objects.filter(contact=duplicate).values_list("deal_id", flat=True))
+    through.objects.bulk_create([through(deal_id=deal_id, contact=primary) for deal_id in deal_ids],
+                                ignore_conflicts=True)
+    through.objects.filter(contact=primary, deal__contact=primary).delete()
+    return len(deal_ids)
+
+
 def _move_tags(primary: Contact, duplicate: Contact) -> list[str]:
     """Copy the duplicate's tag links to the primary (skipping ones it has); returns the new tags' names."""
     table = Contact.tags.through._meta.db_table
@@ -353,6 +363,7 @@ def contacts_merge(*, primary: Contact, duplicate: Contact, choices: dict[str, s
         "stage_transitions": StageTransition.objects.filter(contact=duplicate).update(contact=primary),
         "deals": Deal.objects.filter(contact=duplicate).update(contact=primary),
     }
+    moved["other_deals"] = _move_other_deals(primary, duplicate)
     tags_added = _move_tags(primary, duplicate)
     lists_changed = _move_subscriptions(primary, duplicate)
     # The person has been known since the earlier of the two, and was last active at the later.

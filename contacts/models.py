@@ -56,8 +56,20 @@ class Tag(models.Model):
         return self.name
 
 
+class CustomFieldQuerySet(models.QuerySet):
+    def for_contacts(self):
+        return self.filter(object=CustomField.Object.CONTACT)
+
+    def for_deals(self):
+        return self.filter(object=CustomField.Object.DEAL)
+
+
 class CustomField(models.Model):
-    """A typed field an admin adds to contacts. Values live in Contact.fields under `key`."""
+    """A typed field an admin adds to contacts or deals. Values live in Contact.fields or Deal.fields under `key`."""
+
+    class Object(models.TextChoices):
+        CONTACT = "contact", "Contacts"
+        DEAL = "deal", "Deals"
 
     class Type(models.TextChoices):
         TEXT = "text", "Text"
@@ -69,7 +81,9 @@ class CustomField(models.Model):
         MULTI_CHOICE = "multi_choice", "Multiple choice"
         URL = "url", "URL"
 
-    key = models.SlugField(max_length=50, unique=True, help_text="The name in the API, CSV headers and filters.")
+    object = models.CharField(max_length=8, choices=Object.choices, default=Object.CONTACT,
+                              db_default=Object.CONTACT, help_text="What the field belongs to.")
+    key = models.SlugField(max_length=50, help_text="The name in the API, CSV headers and filters.")
     label = models.CharField(max_length=100)
     type = models.CharField(max_length=12, choices=Type.choices, default=Type.TEXT)
     choices = models.JSONField(default=list, blank=True, help_text="The options of a single or multiple choice.")
@@ -77,8 +91,11 @@ class CustomField(models.Model):
     position = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects = CustomFieldQuerySet.as_manager()
+
     class Meta:
         ordering = ["position", "label"]
+        constraints = [models.UniqueConstraint(fields=["object", "key"], name="custom_field_key_unique")]
 
     def __str__(self) -> str:
         return self.label

@@ -72,7 +72,7 @@ class CustomValue:
 
 def contact_custom_values(contact: Contact, definitions: list[CustomField] | None = None) -> list[CustomValue]:
     """Every custom field, in order, with the contact's value (None when unset)."""
-    definitions = list(CustomField.objects.all()) if definitions is None else definitions
+    definitions = list(CustomField.objects.for_contacts()) if definitions is None else definitions
     return [CustomValue(field=field, value=(contact.fields or {}).get(field.key)) for field in definitions]
 
 

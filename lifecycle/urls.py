@@ -3,6 +3,7 @@ from django.urls import include, path
 
 from contacts.urls import settings_urlpatterns as contacts_settings_urlpatterns
 from lifecycle import stage_views, views
+from pipelines.urls import settings_urlpatterns as pipelines_settings_urlpatterns
 
 # The customer lifecycle's pages, in the "lifecycle" namespace.
 lifecycle_patterns = [
@@ -24,6 +25,7 @@ urlpatterns = [
     path("", include("users.urls")),
     path("contacts/", include("contacts.urls")),
     path("settings/", include(contacts_settings_urlpatterns)),
+    path("settings/", include(pipelines_settings_urlpatterns)),
     path("deals/", include("pipelines.urls")),
     path("automations/", include("automations.urls")),
     path("scoring/", include("scoring.urls")),

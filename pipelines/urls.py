@@ -1,8 +1,11 @@
-from django.urls import path
-
-from pipelines import views
+from pipelines.views import board, deals, reports, settings
 
 app_name = "pipelines"
 urlpatterns = [
-    path("", views.index, name="board"),
+    *board.urlpatterns,
+    *deals.urlpatterns,
+    *reports.urlpatterns,
 ]
+
+#: Settings → pipelines live under /settings/ (included from lifecycle/urls.py).
+settings_urlpatterns = (settings.urlpatterns, "pipelines-settings")

@@ -133,7 +133,7 @@ def _field(contact: Contact, name: str, *, with_choices: bool = False) -> Inline
         if built_in == name:
             return _built_in(contact, name, label, input_, with_choices=with_choices)
     if name.startswith(CUSTOM_PREFIX):
-        definition = CustomField.objects.filter(key=name.removeprefix(CUSTOM_PREFIX)).first()
+        definition = CustomField.objects.for_contacts().filter(key=name.removeprefix(CUSTOM_PREFIX)).first()
         if definition is not None:
             return _custom(contact_custom_values(contact, [definition])[0])
     raise Http404("No such field.")

@@ -47,7 +47,7 @@ def render_page(request, contact, *, editing=None, field_errors=(), status: int 
                 overrides: dict | None = None):
     """The whole contact page. `editing` is a field shown as its form (no-JavaScript inline editing);
     `overrides` replace parts of the context, e.g. a panel with its form errors."""
-    definitions = list(CustomField.objects.all())
+    definitions = list(CustomField.objects.for_contacts())
     fields = contact_fields.inline_fields(contact, definitions)
     if editing is not None:
         editing.editing = True

@@ -183,7 +183,7 @@ def _options() -> dict:
                    for stage in LifecycleStage.objects.filter(stage_set__is_active=True).order_by("position")],
         "owners": [(str(user.pk), user.get_full_name() or user.username)
                    for user in User.objects.filter(is_active=True).order_by("first_name", "last_name", "username")],
-        "fields": list(CustomField.objects.all()),
+        "fields": list(CustomField.objects.for_contacts()),
     }
 
 
@@ -495,8 +495,8 @@ def contact_export(request):
     ids = [int(pk) for pk in request.GET.getlist("ids") if pk.isdigit()]
     contacts = filterset.queryset.filter(pk__in=ids) if ids else filterset.qs
     contacts = contacts_for_list(contacts).order_by(*SORTS[sort])
-    response = StreamingHttpResponse(csv_stream(_export_rows(contacts, list(CustomField.objects.all())), bom=True),
-                                     content_type="text/csv; charset=utf-8")
+    rows = _export_rows(contacts, list(CustomField.objects.for_contacts()))
+    response = StreamingHttpResponse(csv_stream(rows, bom=True), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="contacts-{timezone.localdate():%Y-%m-%d}.csv"'
     return response
 

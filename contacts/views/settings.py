@@ -89,7 +89,7 @@ FIELDS_CRUMB = "Custom fields"
 @catalog_permission(CustomField, "view")
 @require_GET
 def fields(request):
-    field_list = list(CustomField.objects.all())
+    field_list = list(CustomField.objects.for_contacts())
     indexes = catalog.custom_field_index_states()
     for field in field_list:
         field.needs_index = field.type in catalog.RANGE_TYPES

@@ -6,4 +6,5 @@ urlpatterns = [
     path("", include("users.api.urls")),
     path("lifecycle/", include("lifecycle.api.stage_urls")),
     path("", include("contacts.api.urls")),
+    path("", include("pipelines.api.urls")),
 ]

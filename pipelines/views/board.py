@@ -1,5 +1,8 @@
+"""The pipeline board: one column per stage, drag and drop, quick add, filters in the URL."""
+
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
+from django.urls import path
 
 
 @login_required
@@ -8,3 +11,8 @@ def index(request):
         "title": "Deals",
         "coming": "Pipeline boards with drag-and-drop deals, forecasts and the pipeline review.",
     })
+
+
+urlpatterns = [
+    path("", index, name="board"),
+]

@@ -1,0 +1,3 @@
+"""The deal side panel and page, and the deal list with its bulk actions."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Pipeline metrics, the pipeline review and the pipeline size calculator."""
+
+urlpatterns: list = []
