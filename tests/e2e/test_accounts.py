@@ -4,7 +4,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from contacts.models import Account, Contact, Event
-from tests.e2e.test_login import console_problems, log_in_by_keyboard  # noqa: F401 - console_problems is a fixture
+from tests.e2e.conftest import log_in_by_keyboard
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

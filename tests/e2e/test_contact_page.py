@@ -9,7 +9,7 @@ from playwright.sync_api import Page, expect
 
 from contacts.models import Contact, Note, Task
 from contacts.services import contact_create, event_record, task_create
-from tests.e2e.test_login import console_problems, log_in_by_keyboard  # noqa: F401 - a fixture, used by name
+from tests.e2e.conftest import log_in_by_keyboard
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

@@ -9,7 +9,7 @@ from playwright.sync_api import Page, expect
 from contacts.models import Contact
 from lifecycle.models import StageSet
 from lifecycle.services import contact_stage_set, stage_sets_ensure_defaults
-from tests.e2e.test_login import console_problems, log_in_by_keyboard  # noqa: F401 - a fixture, used by name
+from tests.e2e.conftest import log_in_by_keyboard
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

@@ -10,24 +10,9 @@ from playwright.sync_api import Page, expect
 
 from contacts.models import Contact
 from pipelines.models import Deal, Pipeline, Stage
+from tests.e2e.conftest import log_in_by_keyboard
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-
-@pytest.fixture
-def console_problems(page: Page) -> list[str]:
-    """Console errors, CSP violations and uncaught exceptions seen while the test runs."""
-    problems: list[str] = []
-    page.on("console", lambda msg: problems.append(f"console.{msg.type}: {msg.text}")
-            if msg.type == "error" or "Content Security Policy" in msg.text else None)
-    page.on("pageerror", lambda error: problems.append(f"uncaught: {error}"))
-    # securitypolicyviolation events catch violations Chromium does not log, e.g. blocked inline styles.
-    page.add_init_script(
-        "document.addEventListener('securitypolicyviolation', e => console.error("
-        "'CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI));"
-    )
-    return problems
 
 
 @pytest.fixture
@@ -41,14 +26,6 @@ def alices_book(personas):
         deal = Deal.objects.create(title=f"Deal {i}", pipeline=pipeline, stage=stage, owner=personas.rep_alice,
                                    value=Decimal(1250 * (i + 1)))
         Deal.objects.filter(pk=deal.pk).update(created_at=now - timedelta(days=30 * months_ago))
-
-
-def log_in_by_keyboard(page: Page, username: str, password: str) -> None:
-    # The username field has focus on arrival: no clicks needed.
-    page.keyboard.type(username)
-    page.keyboard.press("Tab")
-    page.keyboard.type(password)
-    page.keyboard.press("Enter")
 
 
 def test_a_user_logs_in_by_keyboard_sees_the_dashboard_and_logs_out(live_server, page: Page, personas, alices_book,

@@ -8,7 +8,7 @@ from playwright.sync_api import Page, expect
 
 from contacts.models import Contact, Note
 from contacts.services import contact_tag, note_add
-from tests.e2e.test_login import console_problems, log_in_by_keyboard  # noqa: F401 - console_problems is a fixture
+from tests.e2e.conftest import log_in_by_keyboard
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

@@ -1,0 +1,30 @@
+"""What every browser test shares: watching the console, and logging in by keyboard."""
+
+import pytest
+from playwright.sync_api import Page
+
+__all__ = ["log_in_by_keyboard"]
+
+
+@pytest.fixture
+def console_problems(page: Page) -> list[str]:
+    """Console errors, CSP violations and uncaught exceptions seen while the test runs."""
+    problems: list[str] = []
+    page.on("console", lambda msg: problems.append(f"console.{msg.type}: {msg.text}")
+            if msg.type == "error" or "Content Security Policy" in msg.text else None)
+    page.on("pageerror", lambda error: problems.append(f"uncaught: {error}"))
+    # securitypolicyviolation events catch violations Chromium does not log, e.g. blocked inline styles.
+    page.add_init_script(
+        "document.addEventListener('securitypolicyviolation', e => console.error("
+        "'CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI));"
+    )
+    return problems
+
+
+
+def log_in_by_keyboard(page: Page, username: str, password: str) -> None:
+    # The username field has focus on arrival: no clicks needed.
+    page.keyboard.type(username)
+    page.keyboard.press("Tab")
+    page.keyboard.type(password)
+    page.keyboard.press("Enter")
