@@ -63,6 +63,9 @@ def model_columns(model: type[models.Model], generated: list[str]) -> tuple[list
             columns.append(field.column)
             extra.append(copy_text(field.get_prep_value(field.get_default())
                                    if not isinstance(field, models.JSONField) else field.get_default()))
+        elif field.blank and field.empty_strings_allowed and not field.unique:
+            columns.append(field.column)  # an optional text field: Django stores "" when it is left empty
+            extra.append("")
         elif not field.null:
             raise RuntimeError(
                 f"{model.__name__}.{field.name} is NOT NULL without a default: bench/generate.py must generate it")

@@ -5,8 +5,8 @@ from django.db import models
 from django.db.models.functions import Lower, Now
 
 __all__ = [
-    "Account", "Consent", "Contact", "ContactList", "CustomField", "Event", "ImportJob", "ImportRowError", "Note",
-    "Subscription", "Tag", "Task",
+    "Account", "Consent", "Contact", "ContactList", "CustomField", "Event", "EventType", "ImportJob", "ImportRowError",
+    "Note", "Subscription", "Tag", "Task",
 ]
 
 
@@ -230,6 +230,25 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} @ {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class EventType(models.Model):
+    """A custom event type, registered the first time an integration sends it (contacts.ingest).
+
+    The built-in types are Event.TYPES and have no row. Rows are only ever inserted (ON CONFLICT
+    DO NOTHING), never updated per event: a counter or "last seen" here would be one hot row that
+    every concurrent ingestion batch has to lock.
+    """
+
+    #: Byte order ("C" collation): names are ASCII, and the API pages through them merged with Event.TYPES.
+    name = models.CharField(max_length=64, unique=True, db_collation="C")
+    first_seen_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class ContactList(models.Model):

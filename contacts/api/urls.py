@@ -1,5 +1,6 @@
 """/api/v1/ routes of the contacts app (URL names "contacts-api:<basename>-<action>")."""
 
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from contacts.api import views
@@ -15,4 +16,9 @@ router.register("fields", views.CustomFieldViewSet, basename="field")
 router.register("notes", views.NoteViewSet, basename="note")
 router.register("tasks", views.TaskViewSet, basename="task")
 
-urlpatterns = router.urls
+urlpatterns = [
+    *router.urls,
+    path("events/", views.EventView.as_view(), name="event-ingest"),
+    path("events/bulk/", views.EventBulkView.as_view(), name="event-bulk"),
+    path("event-types/", views.EventTypeListView.as_view(), name="event-type-list"),
+]
