@@ -8,12 +8,20 @@ from django import forms
 from contacts import catalog
 from contacts.models import CustomField
 
-__all__ = ["CustomFieldForm", "ListForm", "TagForm", "contacts_phrase"]
+__all__ = ["CustomFieldForm", "ListForm", "TagForm", "contacts_phrase", "records_phrase"]
 
 
 def contacts_phrase(count: int, verb: str = "", plural_verb: str = "") -> str:
     """ "1 contact has", "2 contacts have": a count of contacts, with the verb that agrees with it."""
     words = f"{count:,} contact{'s' if count != 1 else ''}"
+    return f"{words} {verb if count == 1 else plural_verb}" if verb else words
+
+
+def records_phrase(count: int, object: str, verb: str = "", plural_verb: str = "") -> str:
+    """ "1 contact has", "2 deals have": a count of what a custom field's object is (contacts or deals)."""
+    if object != CustomField.Object.DEAL:
+        return contacts_phrase(count, verb, plural_verb)
+    words = f"{count:,} deal{'s' if count != 1 else ''}"
     return f"{words} {verb if count == 1 else plural_verb}" if verb else words
 
 
@@ -30,8 +38,12 @@ class CustomFieldForm(forms.Form):
     #: Options are optional only for the types that have none; the help text says which.
     unmarked_optional = ("choices",)
 
-    def __init__(self, *args, in_use: int = 0, **kwargs):
+    def __init__(self, *args, in_use: int = 0, object: str = CustomField.Object.CONTACT, **kwargs):
         super().__init__(*args, **kwargs)
+        if object == CustomField.Object.DEAL:
+            self.fields["label"].help_text = "What people see on the deal page and its forms."
+            self.fields["key"].help_text = (f"The name in the API and filters. Leave it blank to make one from the "
+                                            f"label. {catalog.KEY_RULE}")
         self.fields["label"].error_messages["required"] = "Give the field a label."
         self.fields["label"].widget.attrs["autofocus"] = ""
         self.fields["key"].widget.attrs.update(autocomplete="off", spellcheck="false")
@@ -42,7 +54,7 @@ class CustomFieldForm(forms.Form):
             for name in ("key", "type"):
                 self.fields[name].disabled = True
                 self.fields[name].help_text = (
-                    f"Locked: {contacts_phrase(in_use, 'has', 'have')} a value for this field, and they were "
+                    f"Locked: {records_phrase(in_use, object, 'has', 'have')} a value for this field, and they were "
                     f"checked against its type and are found by its key.")
 
     def clean_choices(self) -> list[str]:

@@ -181,7 +181,7 @@ def seed(*, rng, context: dict) -> str:
 
 def _seed_custom_fields() -> None:
     """The demo's custom fields, through the service so number, money and date fields get their range index."""
-    existing = set(CustomField.objects.values_list("key", flat=True))
+    existing = set(CustomField.objects.for_contacts().values_list("key", flat=True))
     for definition in CUSTOM_FIELDS:
         if definition["key"] not in existing:
             catalog.custom_field_create(**definition)

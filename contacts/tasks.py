@@ -31,20 +31,20 @@ def import_contacts(job_id: int) -> None:
 
 @shared_task(name="contacts.tasks.custom_field_index_sync", autoretry_for=(OperationalError,),
              retry_backoff=True, retry_backoff_max=300, max_retries=5)
-def custom_field_index_sync(key: str) -> str:
-    """Build or drop the range index of one custom field key, to match its definition now."""
+def custom_field_index_sync(key: str, object: str = "contact") -> str:
+    """Build or drop the range index of one custom field key of contacts (or deals), to match its definition now."""
     from contacts import catalog
 
-    return catalog.custom_field_index_sync(key=key)
+    return catalog.custom_field_index_sync(key=key, object=object)
 
 
 @shared_task(name="contacts.tasks.custom_field_values_remove", autoretry_for=(OperationalError,),
              retry_backoff=True, retry_backoff_max=300, max_retries=5)
-def custom_field_values_remove(key: str) -> int:
-    """Remove a deleted custom field's values from every contact."""
+def custom_field_values_remove(key: str, object: str = "contact") -> int:
+    """Remove a deleted custom field's values from every contact (or deal)."""
     from contacts import catalog
 
-    return catalog.custom_field_values_remove(key=key)
+    return catalog.custom_field_values_remove(key=key, object=object)
 
 
 # --- Bulk actions on "all matching" contacts (contacts.actions; added by the contact list) ---------

@@ -265,13 +265,18 @@ class TagSerializer(serializers.ModelSerializer):
 class CustomFieldSerializer(serializers.ModelSerializer):
     class Meta:
         model = CustomField
-        fields = ["id", "key", "label", "type", "choices", "help_text", "position", "created_at"]
+        fields = ["id", "object", "key", "label", "type", "choices", "help_text", "position", "created_at"]
 
 
 class CustomFieldWriteSerializer(serializers.Serializer):
+    object = serializers.ChoiceField(choices=CustomField.Object.choices, required=False,
+                                     default=CustomField.Object.CONTACT,
+                                     help_text="Whose field it is: contact (values in a contact's `fields`) or deal "
+                                               "(in a deal's `fields`). Set on create; it never changes.")
     key = serializers.CharField(required=False, allow_blank=True, max_length=50,
-                                help_text="The name in the API, CSV headers and filters; made from the label when "
-                                          "left out. Changes only while no contact has a value.")
+                                help_text="The name in the API, CSV headers and filters, unique among the fields "
+                                          "of its object; made from the label when left out. Changes only while no "
+                                          "contact (or deal) has a value.")
     label = serializers.CharField(max_length=100)
     type = serializers.ChoiceField(choices=CustomField.Type.choices, required=False, default=CustomField.Type.TEXT)
     choices = serializers.ListField(child=serializers.CharField(allow_blank=True), required=False,

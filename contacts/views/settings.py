@@ -1,9 +1,10 @@
 """Settings → Custom fields, Tags and Lists, mounted at /settings/ (namespace "contacts-settings").
 
-Admins manage custom fields; admins, managers and marketers manage tags and lists
-(contacts.catalog.can_manage). Everyone else gets a 403 page that says who to ask. Forms with errors
-come back with status 400 and the messages by their fields; deleting always goes through a
-confirmation page that says what will be lost.
+Custom fields are of contacts or of deals: the fields page switches with `?object=deal`, and a new
+field's object comes from the same parameter. Admins manage custom fields; admins, managers and
+marketers manage tags and lists (contacts.catalog.can_manage). Everyone else gets a 403 page that
+says who to ask. Forms with errors come back with status 400 and the messages by their fields;
+deleting always goes through a confirmation page that says what will be lost.
 """
 
 from functools import wraps
@@ -19,7 +20,7 @@ from django.urls import path, reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from contacts import catalog
-from contacts.catalog_forms import CustomFieldForm, ListForm, TagForm, contacts_phrase
+from contacts.catalog_forms import CustomFieldForm, ListForm, TagForm, contacts_phrase, records_phrase
 from contacts.models import ContactList, CustomField, Subscription, Tag
 
 __all__ = ["urlpatterns"]
@@ -86,37 +87,60 @@ def _field_initial(field: CustomField) -> dict:
 FIELDS_CRUMB = "Custom fields"
 
 
+def _object_param(request) -> str:
+    """Whose fields a page is about: `?object=deal` for deals, contacts otherwise."""
+    value = request.GET.get("object", "")
+    return CustomField.Object.DEAL if value == CustomField.Object.DEAL else CustomField.Object.CONTACT
+
+
+def _fields_url(object: str, anchor: str = "") -> str:
+    """The fields page of contacts (no parameter, as it always was) or of deals (?object=deal)."""
+    url = reverse("contacts-settings:fields")
+    if object == CustomField.Object.DEAL:
+        url += f"?{urlencode({'object': object})}"
+    return url + (f"#{anchor}" if anchor else "")
+
+
 @catalog_permission(CustomField, "view")
 @require_GET
 def fields(request):
-    field_list = list(CustomField.objects.for_contacts())
-    indexes = catalog.custom_field_index_states()
+    object = _object_param(request)
+    field_list = list(CustomField.objects.filter(object=object))
+    indexes = catalog.custom_field_index_states(object)
     for field in field_list:
         field.needs_index = field.type in catalog.RANGE_TYPES
         field.index_ready = indexes.get(field.key, False)
-    return render(request, "contacts/settings_fields.html", {"title": FIELDS_CRUMB, "fields": field_list})
+    return render(request, "contacts/settings_fields.html", {
+        "title": FIELDS_CRUMB, "fields": field_list, "object": object,
+        "objects": [(value, label, _fields_url(value)) for value, label in CustomField.Object.choices],
+        "create_url": reverse("contacts-settings:field_create") + (
+            f"?{urlencode({'object': object})}" if object == CustomField.Object.DEAL else "")})
 
 
 @catalog_permission(CustomField, "add")
 @require_http_methods(["GET", "POST"])
 def field_create(request):
-    form = CustomFieldForm(request.POST or None, initial={"type": CustomField.Type.TEXT})
+    object = _object_param(request)
+    form = CustomFieldForm(request.POST or None, initial={"type": CustomField.Type.TEXT}, object=object)
     if request.method == "POST" and form.is_valid():
         try:
-            field = catalog.custom_field_create(**form.cleaned_data)
+            field = catalog.custom_field_create(object=object, **form.cleaned_data)
         except ValidationError as error:
             _add_errors(form, error)
         else:
             note = " Range filters on it get faster in a moment, once its index is built." \
                 if field.type in catalog.RANGE_TYPES else ""
             messages.success(request, f"Added the field “{field.label}” ({field.key}).{note}")
-            return redirect(reverse("contacts-settings:fields") + f"#field-{field.pk}")
-    return _form_page(request, form=form, title=FIELDS_CRUMB, heading="New custom field",
-                      intro="A typed value every contact can have. Values are checked by type wherever they "
-                            "come from: forms, imports and the API.",
-                      submit="Add field", cancel=reverse("contacts-settings:fields"), crumb=FIELDS_CRUMB,
-                      crumb_url=reverse("contacts-settings:fields"), status=400 if form.errors else 200,
-                      script="js/settings_fields.js")
+            return redirect(_fields_url(object, f"field-{field.pk}"))
+    deal = object == CustomField.Object.DEAL
+    return _form_page(request, form=form, title=FIELDS_CRUMB, heading="New deal field" if deal else "New custom field",
+                      intro=("A typed value every deal can have. Values are checked by type wherever they come "
+                             "from: the deal page and the API.") if deal else
+                            ("A typed value every contact can have. Values are checked by type wherever they "
+                             "come from: forms, imports and the API."),
+                      submit="Add field", cancel=_fields_url(object), crumb=FIELDS_CRUMB,
+                      crumb_url=_fields_url(object), status=400 if form.errors else 200,
+                      action=request.get_full_path(), script="js/settings_fields.js")
 
 
 @catalog_permission(CustomField, "change")
@@ -124,7 +148,7 @@ def field_create(request):
 def field_edit(request, pk: int):
     field = get_object_or_404(CustomField, pk=pk)
     form = CustomFieldForm(request.POST or None, initial=_field_initial(field),
-                           in_use=catalog.custom_field_usage(field))
+                           in_use=catalog.custom_field_usage(field), object=field.object)
     if request.method == "POST" and form.is_valid():
         try:
             catalog.custom_field_update(field=field, **form.cleaned_data)
@@ -132,11 +156,12 @@ def field_edit(request, pk: int):
             _add_errors(form, error)
         else:
             messages.success(request, f"Saved the field “{field.label}”.")
-            return redirect(reverse("contacts-settings:fields") + f"#field-{field.pk}")
+            return redirect(_fields_url(field.object, f"field-{field.pk}"))
+    whose = " of deals" if field.object == CustomField.Object.DEAL else ""
     return _form_page(request, form=form, title=FIELDS_CRUMB, heading=f"Edit “{field.label}”",
-                      intro=f"A {field.get_type_display().lower()} field, key {field.key}.",
-                      submit="Save", cancel=reverse("contacts-settings:fields") + f"#field-{field.pk}",
-                      crumb=FIELDS_CRUMB, crumb_url=reverse("contacts-settings:fields"),
+                      intro=f"A {field.get_type_display().lower()} field{whose}, key {field.key}.",
+                      submit="Save", cancel=_fields_url(field.object, f"field-{field.pk}"),
+                      crumb=FIELDS_CRUMB, crumb_url=_fields_url(field.object),
                       status=400 if form.errors else 200, script="js/settings_fields.js",
                       delete_url=reverse("contacts-settings:field_delete", args=[field.pk]))
 
@@ -144,7 +169,7 @@ def field_edit(request, pk: int):
 @catalog_permission(CustomField, "change")
 @require_POST
 def field_move(request, pk: int):
-    """Move a field up or down: what the arrows on the fields page post."""
+    """Move a field up or down among its object's fields: what the arrows on the fields page post."""
     field = get_object_or_404(CustomField, pk=pk)
     try:
         position = int(request.POST.get("position", ""))
@@ -152,30 +177,32 @@ def field_move(request, pk: int):
         messages.error(request, "Choose where to move the field.")
     else:
         catalog.custom_field_move(field=field, position=position)
-    return redirect(reverse("contacts-settings:fields") + f"#field-{field.pk}")
+    return redirect(_fields_url(field.object, f"field-{field.pk}"))
 
 
 @catalog_permission(CustomField, "delete")
 @require_http_methods(["GET", "POST"])
 def field_delete(request, pk: int):
     field = get_object_or_404(CustomField, pk=pk)
+    things = "deals" if field.object == CustomField.Object.DEAL else "contacts"
     if request.method == "POST":
         catalog.custom_field_delete(field=field)
         messages.success(request, f"Deleted the field “{field.label}”. Its values are being removed from the "
-                                  f"contacts in the background.")
-        return redirect("contacts-settings:fields")
+                                  f"{things} in the background.")
+        return redirect(_fields_url(field.object))
     in_use = catalog.custom_field_usage(field)
     consequences = [
-        f"{contacts_phrase(in_use, 'has', 'have')} a value for it; "
+        f"{records_phrase(in_use, field.object, 'has', 'have')} a value for it; "
         f"{'those values are' if in_use != 1 else 'that value is'} removed." if in_use
-        else "No contact has a value for it yet.",
-        f"Imports, API calls and filters that use the key “{field.key}” stop working.",
+        else f"No {things[:-1]} has a value for it yet.",
+        f"{'API calls' if things == 'deals' else 'Imports, API calls'} and filters that use the key "
+        f"“{field.key}” stop working.",
         "This cannot be undone.",
     ]
     return _delete_page(request, title=FIELDS_CRUMB, heading=f"Delete the field “{field.label}”?",
                         consequences=consequences, submit="Delete field and values",
-                        cancel=reverse("contacts-settings:fields") + f"#field-{field.pk}", crumb=FIELDS_CRUMB,
-                        crumb_url=reverse("contacts-settings:fields"),
+                        cancel=_fields_url(field.object, f"field-{field.pk}"), crumb=FIELDS_CRUMB,
+                        crumb_url=_fields_url(field.object),
                         action=reverse("contacts-settings:field_delete", args=[field.pk]))
 
 

@@ -1,4 +1,5 @@
-"""/api/v1/tags/, /api/v1/fields/ and /api/v1/lists/: the catalog contacts are described with.
+"""/api/v1/tags/, /api/v1/fields/ and /api/v1/lists/: the catalog contacts (and, for custom fields, deals)
+are described with.
 
 Everyone with a role reads them. Writes go through contacts.catalog, for the roles that manage
 each (tags and lists: admins, managers, marketers; custom fields: admins). Subscribing a contact
@@ -6,6 +7,7 @@ to a list changes the contact, so it takes the contact's change permission inste
 """
 
 import django_filters
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
@@ -75,28 +77,41 @@ class TagViewSet(ResourceViewSet):
         tag_delete(tag=tag)
 
 
+class CustomFieldFilterSet(django_filters.FilterSet):
+    object = django_filters.ChoiceFilter(choices=CustomField.Object.choices,
+                                         help_text="Only the fields of contacts, or only those of deals.")
+
+    class Meta:
+        model = CustomField
+        fields = ["object"]
+
+
 @extend_schema_view(
-    list=extend_schema(summary="List custom fields, in form order"),
+    list=extend_schema(summary="List custom fields, in form order (contact fields, then deal fields)"),
     retrieve=extend_schema(summary="Get a custom field"),
     create=extend_schema(summary="Add a custom field (admins)", request=CustomFieldWriteSerializer,
                          responses={201: CustomFieldSerializer}),
     partial_update=extend_schema(summary="Change a custom field (admins)", request=CustomFieldWriteSerializer,
                                  responses=CustomFieldSerializer,
-                                 description="The key and the type change only while no contact has a value; "
-                                             "an option still in use cannot be removed."),
-    destroy=extend_schema(summary="Delete a custom field and every contact's value for it (admins)",
-                          description="The key is refused at once; the values are removed from contacts in "
-                                      "the background."),
+                                 description="The key and the type change only while no contact (or deal) has a "
+                                             "value; an option still in use cannot be removed; the object never "
+                                             "changes."),
+    destroy=extend_schema(summary="Delete a custom field and every contact's (or deal's) value for it (admins)",
+                          description="The key is refused at once; the values are removed from contacts (or "
+                                      "deals) in the background."),
 )
 @extend_schema(tags=["custom fields"])
 class CustomFieldViewSet(ResourceViewSet):
-    """Typed fields admins add to contacts. Values travel in a contact's `fields` object, by key."""
+    """Typed fields admins add to contacts or deals. Values travel in a contact's (or deal's) `fields` object,
+    by key."""
 
     queryset = CustomField.objects.all()
     serializer_class = CustomFieldSerializer
     input_serializer_class = CustomFieldWriteSerializer
+    filterset_class = CustomFieldFilterSet
     permission_classes = [CatalogPermission]
-    ordering = ("position", "id")
+    # Each object's fields have their own order; the contacts' come first, as they always did.
+    ordering = ("object", "position", "id")
 
     def create_object(self, data):
         data = {name: value for name, value in data.items() if name != "position"}
@@ -104,6 +119,10 @@ class CustomFieldViewSet(ResourceViewSet):
 
     @transaction.atomic
     def update_object(self, field, data):
+        object = data.pop("object", field.object)
+        if object != field.object:
+            raise ValidationError({"object": [f"A field stays a {field.object} field; create a new {object} field "
+                                              f"instead."]})
         position = data.pop("position", None)
         field = custom_field_update(field=field, **data)
         if position is not None:
