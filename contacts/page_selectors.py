@@ -7,11 +7,12 @@ number of rows, so the contact page's query count does not grow with its notes, 
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, QuerySet, Window
+from django.db.models import Count, Q, QuerySet, Window
 from django.utils import timezone
 
 from contacts.models import Consent, Contact, ContactList, CustomField, Note, Subscription, Tag, Task
 from pipelines.models import Deal
+from pipelines.selectors import deals_visible_to
 from users.permissions import visible_to
 
 __all__ = [
@@ -112,8 +113,10 @@ def contact_consents(contact: Contact) -> list[Consent]:
     return list(Consent.objects.filter(contact=contact).order_by("-occurred_at", "-id"))
 
 
-def contact_deals(contact: Contact) -> list[Deal]:
-    return list(Deal.objects.filter(contact=contact).select_related("stage", "pipeline").order_by("-created_at"))
+def contact_deals(contact: Contact, user) -> list[Deal]:
+    """The deals the contact takes part in, as primary or other contact, that `user` may see."""
+    deals = Deal.objects.filter(Q(contact=contact) | Q(other_contacts=contact)).distinct()
+    return list(deals_visible_to(user, deals).select_related("stage", "pipeline").order_by("-created_at", "-id"))
 
 
 def tag_names() -> list[str]:

@@ -16,6 +16,7 @@ from django.utils import timezone
 from contacts.bulk import COLUMNS as _COLUMNS
 from contacts.bulk import diff_contact, merge_fields, resolve_companies
 from contacts.events import publish_on_commit
+from contacts.ingest import event_types_register
 from contacts.inputs import normalize_email
 from contacts.models import Consent, Contact, ContactList, Event, Note, Subscription, Tag, Task
 
@@ -38,6 +39,8 @@ def event_record(*, contact: Contact, type: str, channel: str = "", properties: 
                   occurred_at=occurred_at or timezone.now(), source=source)
     event.full_clean(exclude=["contact"])
     event.save()
+    if type not in Event.TYPES:  # a custom type: listed in /api/v1/event-types/ from its first use
+        event_types_register({type})
     # PostgreSQL's GREATEST skips NULLs, so a first activity is set and an older one never wins.
     Contact.objects.filter(pk=contact.pk).update(
         last_activity_at=Greatest("last_activity_at", Value(event.occurred_at)))
@@ -193,6 +196,17 @@ def consent_record(*, contact: Contact, purpose: str, granted: bool = True, sour
     return consent
 
 
+def _deal_touched(deal) -> dict:
+    """A note or task on a deal is activity on it: move its last_activity_at (never back), and name the deal
+    in the contact's event so the deal's timeline finds it (properties.deal_id)."""
+    if deal is None:
+        return {}
+    from pipelines.models import Deal
+
+    Deal.objects.filter(pk=deal.pk).update(last_activity_at=Greatest("last_activity_at", Value(timezone.now())))
+    return {"deal_id": deal.pk, "deal": deal.title}
+
+
 @transaction.atomic
 def note_add(*, contact: Contact, author, body: str, deal=None) -> Note:
     note = Note(contact=contact, author=author, body=body.strip(), deal=deal)
@@ -200,7 +214,7 @@ def note_add(*, contact: Contact, author, body: str, deal=None) -> Note:
     note.save()
     event_record(contact=contact, type="note_added", channel="crm", source="user",
                  properties={"note_id": note.pk, "excerpt": note.body[:140],
-                             "author": author.get_username() if author else None})
+                             "author": author.get_username() if author else None, **_deal_touched(deal)})
     return note
 
 
@@ -218,9 +232,10 @@ def task_create(*, title: str, due_at: datetime, kind: str = Task.Kind.TODO, ass
                 description=description, created_by=created_by)
     task.full_clean()
     task.save()
+    deal_properties = _deal_touched(deal)
     if contact is not None:
         event_record(contact=contact, type="task_created", channel="crm", source="user",
-                     properties={"task_id": task.pk, "title": task.title, "kind": task.kind})
+                     properties={"task_id": task.pk, "title": task.title, "kind": task.kind, **deal_properties})
     return task
 
 
@@ -260,8 +275,9 @@ def task_complete(*, task: Task, user=None, done: bool = True) -> Task:
         return task
     task.done, task.done_at = done, timezone.now() if done else None
     task.save(update_fields=["done", "done_at"])
+    deal_properties = _deal_touched(task.deal) if done and task.deal_id else {}
     if done and task.contact_id:
         event_record(contact=task.contact, type="task_done", channel="crm", source="user",
                      properties={"task_id": task.pk, "title": task.title, "kind": task.kind,
-                                 "by": user.get_username() if user else None})
+                                 "by": user.get_username() if user else None, **deal_properties})
     return task

@@ -18,6 +18,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import django_filters
+from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db.models import (
     BooleanField,
@@ -39,9 +40,11 @@ from django.utils import timezone
 
 from contacts.models import Task
 from pipelines.models import Deal
+from users.models import User
 from users.permissions import visible_to
+from users.roles import Role
 
-__all__ = ["DealFilterSet", "deal_facts", "deals_visible_to", "radio_silent_q", "stale_q"]
+__all__ = ["DealFilterSet", "deal_facts", "deal_owners_for", "deals_visible_to", "radio_silent_q", "stale_q"]
 
 
 class Days(Func):
@@ -55,6 +58,23 @@ class Days(Func):
 def deals_visible_to(user, queryset: QuerySet | None = None) -> QuerySet:
     """The deals this user may see and work on (see users.permissions.visible_to)."""
     return visible_to(Deal.objects.all() if queryset is None else queryset, user)
+
+
+def deal_owners_for(user) -> QuerySet:
+    """The active users `user` may give a deal to: those whose deals `user` may see, so a deal never leaves
+    the hands of whoever assigns it (admins and marketers: anyone; managers: themselves and their team;
+    reps: themselves, or anyone when REPS_SEE_ALL_DEALS is on). Mirrors users.permissions.visible_to."""
+    users = User.objects.filter(is_active=True)
+    if not (user and user.is_authenticated):
+        return users.none()
+    role = user.role
+    if role in (Role.ADMIN, Role.MARKETER) or (role is Role.SALES_REP and settings.REPS_SEE_ALL_DEALS):
+        return users
+    if role is Role.MANAGER:
+        return users.filter(Q(pk=user.pk) | Q(team_id=user.team_id)) if user.team_id else users.filter(pk=user.pk)
+    if role is Role.SALES_REP:
+        return users.filter(pk=user.pk)
+    return users.none()
 
 
 def _ago(days_column: str, now: datetime):
@@ -105,7 +125,10 @@ class DealFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", help_text="Title, contact or company contains.")
     pipeline = django_filters.NumberFilter(field_name="pipeline_id")
     stage = django_filters.NumberFilter(field_name="stage_id")
-    status = django_filters.MultipleChoiceFilter(choices=Deal.Status.choices, help_text="Repeat for several.")
+    # distinct=False: a column of the deal itself, so no row repeats; DISTINCT would make every count and page
+    # compare whole rows (with the card facts) for nothing.
+    status = django_filters.MultipleChoiceFilter(choices=Deal.Status.choices, help_text="Repeat for several.",
+                                                 distinct=False)
     owner = django_filters.CharFilter(method="filter_owner", help_text="A user id, `me` or `none`.",
                                       validators=[RegexValidator(r"^(\d+|me|none)$", "Give a user id, me or none.")])
     stale = django_filters.BooleanFilter(method="filter_stale",

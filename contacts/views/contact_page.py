@@ -66,7 +66,7 @@ def render_page(request, contact, *, editing=None, field_errors=(), status: int 
         "field_errors": list(field_errors),
         "account_suggestion": account_suggestion_for(contact, request.user),
         "consents": pages.contact_consents(contact),
-        "deals": pages.contact_deals(contact),
+        "deals": pages.contact_deals(contact, request.user),
         **_stage_context(contact),
         **tags_context(contact),
         **lists_context(contact),

@@ -694,3 +694,21 @@ def test_without_javascript_panels_redirect_back_or_show_the_page_with_the_error
     assert moved.status_code == 302
     ada.refresh_from_db()
     assert ada.lifecycle_stage == stages["Support & Grow"]
+
+
+def test_the_deals_panel_shows_only_deals_the_user_may_see_with_links(client, personas, unassigned):
+    from pipelines.services import deal_create, pipeline_create
+
+    pipeline = pipeline_create(name="Sales")
+    mine = deal_create(title="Alice's deal", pipeline=pipeline, contact=unassigned, owner=personas.rep_alice)
+    deal_create(title="Bob's deal", pipeline=pipeline, contact=unassigned, owner=personas.rep_bob)
+    other = contact_create(email="other@x.com")
+    deal_create(title="Shared deal", pipeline=pipeline, contact=other, other_contacts=[unassigned])
+    client.force_login(personas.rep_alice)
+
+    page = client.get(detail(unassigned)).content.decode()
+    html = page[page.index('id="deals"'):page.index("</section>", page.index('id="deals"'))]
+
+    assert "Alice&#x27;s deal" in html and "Shared deal" in html
+    assert "Bob&#x27;s deal" not in html  # (its deal_created event stays on the contact's timeline)
+    assert reverse("pipelines:deal_detail", args=[mine.pk]) in html
