@@ -118,7 +118,8 @@ class Deal(models.Model):
     timeline = models.CharField(max_length=200, blank=True, help_text="When they need it solved.")
     #: Custom field values by key, typed like the contacts' (see contacts.fields).
     fields = models.JSONField(default=dict, blank=True, db_default=models.Value({}, output_field=models.JSONField()))
-    position = models.PositiveIntegerField(default=0)
+    #: The order within its stage's column: a sort key with gaps (see pipelines.services.POSITION_GAP).
+    position = models.BigIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     #: When the deal entered its current stage (the open stay of its stage history), for days in stage and rotting.
     stage_entered_at = models.DateTimeField(null=True, blank=True)

@@ -1,11 +1,12 @@
 """Writes on pipelines and deals. Each deal change records a timeline event for its contacts."""
 
+import uuid
 from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Max
 from django.utils import timezone
 
@@ -17,8 +18,8 @@ from pipelines.models import DEFAULT_STAGES, Deal, DealStageHistory, LostReason,
 
 __all__ = [
     "DEAL_EDITABLE", "deal_create", "deal_delete", "deal_lost", "deal_move", "deal_reopen", "deal_update",
-    "deal_won", "lost_reason_create", "lost_reason_update", "pipeline_create", "pipeline_delete",
-    "pipeline_update", "stage_create", "stage_delete", "stage_move", "stage_update",
+    "deal_won", "lost_reason_create", "lost_reason_move", "lost_reason_update", "pipeline_create", "pipeline_delete",
+    "pipeline_stages_set", "pipeline_update", "stage_create", "stage_delete", "stage_move", "stage_update",
 ]
 
 #: The deal columns deal_update changes (plus `other_contacts` and `fields`).
@@ -79,7 +80,7 @@ def deal_create(*, title: str, pipeline: Pipeline, stage: Stage | None = None, v
     if unknown:
         raise TypeError(f"deal_create() got unexpected arguments: {', '.join(sorted(unknown))}")
     now = timezone.now()
-    position = Deal.objects.filter(stage=stage, status=Deal.Status.OPEN).count()
+    position = _end_of(stage)
     deal = Deal(title=(title or "").strip(), pipeline=pipeline, stage=stage, value=value,
                 currency=(currency or "").upper(), contact=contact, account=account, owner=owner,
                 expected_close_date=expected_close_date, position=position, stage_entered_at=now,
@@ -134,20 +135,66 @@ def deal_update(*, deal: Deal, by=None, other_contacts: Iterable[Contact] | None
 
 @transaction.atomic
 def deal_delete(*, deal: Deal) -> None:
-    """Delete a deal with its history, tasks and notes' links; the cards after it in its column move up."""
-    deal = Deal.objects.select_for_update(of=("self",)).get(pk=deal.pk)
-    if deal.status == Deal.Status.OPEN:
-        Deal.objects.filter(status=Deal.Status.OPEN, stage_id=deal.stage_id, position__gt=deal.position).update(
-            position=F("position") - 1)
-    deal.delete()
+    """Delete a deal with its history and tasks; notes stay on the contact."""
+    Deal.objects.select_for_update(of=("self",)).get(pk=deal.pk).delete()
+
+
+# --- Order within a column ------------------------------------------------------------------------
+#
+# `Deal.position` is a sort key with gaps, not an index: a card dropped between two others takes the
+# midpoint of their keys, so a move writes one row however long the column is (renumbering a column of
+# 2,000 cards on every drop cost ~40 ms of index writes). Only when two neighbours' keys touch is the
+# column renumbered, in one UPDATE. Callers speak in indexes (0 is the top); the keys stay inside.
+
+#: The gap between neighbours' keys after a renumbering, and between a new last card and the one before.
+POSITION_GAP = 1 << 16
+
+
+def _column(stage: Stage, exclude: int | None = None):
+    return Deal.objects.filter(status=Deal.Status.OPEN, stage=stage).exclude(pk=exclude)
+
+
+def _end_of(stage: Stage, exclude: int | None = None) -> int:
+    last = _column(stage, exclude).aggregate(last=Max("position"))["last"]
+    return 0 if last is None else last + POSITION_GAP
+
+
+def _renumber(stage: Stage) -> None:
+    """Spread the column's keys POSITION_GAP apart again, keeping their order, in one statement."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE pipelines_deal d SET position = o.n * %s FROM ("
+            " SELECT id, row_number() OVER (ORDER BY position, id) AS n FROM pipelines_deal"
+            " WHERE stage_id = %s AND status = %s) o WHERE d.id = o.id",
+            [POSITION_GAP, stage.pk, Deal.Status.OPEN])
+
+
+def _key_at(stage: Stage, index: int, exclude: int) -> int:
+    """The sort key that puts a card at `index` among the column's other open cards."""
+    for _attempt in range(2):
+        around = list(_column(stage, exclude).order_by("position", "pk")
+                      .values_list("position", flat=True)[max(index - 1, 0):index + 1])
+        before = around[0] if index > 0 and around else None
+        after = around[-1] if (index == 0 and around) or len(around) == 2 else None
+        if before is None and after is None:
+            return 0
+        if before is None:
+            return after - POSITION_GAP
+        if after is None:
+            return before + POSITION_GAP
+        if after - before > 1:
+            return (before + after) // 2
+        _renumber(stage)
+    raise RuntimeError("no room between two cards after renumbering")  # cannot happen: the gap is 2**16
 
 
 @transaction.atomic
 def deal_move(*, deal: Deal, stage: Stage, position: int = 0, by=None) -> Deal:
-    """Put an open deal at `position` in `stage` (its own or another of the pipeline), in one transaction.
+    """Put an open deal at index `position` (0 is the top) in `stage`, its own or another of the pipeline,
+    in one transaction.
 
     A change of stage closes the current stay in the stage history and opens the next; a move back is
-    recorded like any other. The other cards of both columns keep a gapless order.
+    recorded like any other. Only the moved card's row changes (see POSITION_GAP).
     """
     deal = Deal.objects.select_for_update(of=("self",)).select_related("stage", "contact").get(pk=deal.pk)
     if deal.status != Deal.Status.OPEN:
@@ -156,16 +203,12 @@ def deal_move(*, deal: Deal, stage: Stage, position: int = 0, by=None) -> Deal:
         raise ValidationError({"stage": ["That stage belongs to another pipeline."]})
     if position < 0:
         raise ValidationError({"position": ["A position is 0 or more."]})
-    if position > Deal.objects.filter(status=Deal.Status.OPEN, stage=stage).exclude(pk=deal.pk).count():
+    if position > _column(stage, exclude=deal.pk).count():
         raise ValidationError({"position": ["That position is past the end of the stage; "
                                             "send the number of cards in it to put the deal last."]})
     now = timezone.now()
     previous = deal.stage
-    open_deals = Deal.objects.filter(status=Deal.Status.OPEN).exclude(pk=deal.pk)
-    # Close the gap the card leaves, then open one where it lands.
-    open_deals.filter(stage=previous, position__gt=deal.position).update(position=F("position") - 1)
-    open_deals.filter(stage=stage, position__gte=position).update(position=F("position") + 1)
-    deal.stage, deal.position, deal.last_activity_at = stage, position, now
+    deal.stage, deal.position, deal.last_activity_at = stage, _key_at(stage, position, exclude=deal.pk), now
     if stage.pk != previous.pk:
         deal.stage_entered_at = now
     deal.save(update_fields=["stage", "position", "last_activity_at", "stage_entered_at"])
@@ -183,8 +226,6 @@ def _close(deal: Deal, status: str, now) -> Deal:
         pk=deal.pk)
     if locked.status != Deal.Status.OPEN:
         raise ValidationError({"status": [f"This deal is already {locked.get_status_display().lower()}."]})
-    Deal.objects.filter(status=Deal.Status.OPEN, stage=locked.stage, position__gt=locked.position).update(
-        position=F("position") - 1)
     DealStageHistory.objects.filter(deal=locked, exited_at__isnull=True).update(exited_at=now)
     locked.status, locked.closed_at, locked.last_activity_at = status, now, now
     return locked
@@ -239,7 +280,7 @@ def deal_reopen(*, deal: Deal, stage: Stage | None = None, by=None) -> Deal:
     previous_status = deal.status
     deal.status, deal.closed_at, deal.lost_reason = Deal.Status.OPEN, None, None
     deal.stage, deal.stage_entered_at, deal.last_activity_at = stage, now, now
-    deal.position = Deal.objects.filter(status=Deal.Status.OPEN, stage=stage).count()
+    deal.position = _end_of(stage)
     deal.save(update_fields=["status", "closed_at", "lost_reason", "stage", "stage_entered_at", "last_activity_at",
                              "position"])
     DealStageHistory.objects.create(deal=deal, stage=stage, entered_at=now, moved_by=by)
@@ -344,8 +385,7 @@ def stage_delete(*, stage: Stage, move_deals_to: Stage | None = None) -> None:
                 f"{deals.count():,} deals are or were in “{stage.name}”. Choose another stage of this pipeline "
                 f"to move them to."]})
         for deal in deals.filter(status=Deal.Status.OPEN).order_by("position"):
-            deal_move(deal=deal, stage=move_deals_to,
-                      position=Deal.objects.filter(status=Deal.Status.OPEN, stage=move_deals_to).count())
+            deal_move(deal=deal, stage=move_deals_to, position=_column(move_deals_to).count())
         deals.update(stage=move_deals_to)
         DealStageHistory.objects.filter(stage=stage).update(stage=move_deals_to)
     stage.delete()
@@ -373,3 +413,93 @@ def lost_reason_update(*, reason: LostReason, **changes) -> LostReason:
     reason.full_clean()
     reason.save()
     return reason
+
+
+@transaction.atomic
+def lost_reason_move(*, reason: LostReason, position: int) -> None:
+    """Put a lost reason at `position` (0 is first) in the list; the others keep their order, numbered 0, 1, 2…"""
+    ids = list(LostReason.objects.select_for_update().order_by("position", "name", "pk").values_list("pk", flat=True))
+    ids.remove(reason.pk)
+    ids.insert(max(0, min(position, len(ids))), reason.pk)
+    for index, pk in enumerate(ids):
+        LostReason.objects.filter(pk=pk).exclude(position=index).update(position=index)
+
+
+@transaction.atomic
+def pipeline_stages_set(*, pipeline: Pipeline, stages: list[dict], move_deals_to: dict[int, int] | None = None) -> None:
+    """Make the pipeline's stages exactly `stages`, in that order, in one transaction.
+
+    Each item is {"id", "name", "probability", "rotting_days"}: with an `id` (a stage of this pipeline) it
+    changes that stage, leaving out what it does not name; without, it is a new stage and needs a name. Stages
+    left out are deleted (stage_delete); one that has or had deals needs `move_deals_to[its id]`, the id of a
+    stage that stays, where its deals go. Names may be swapped between stages in one call.
+    """
+    current = {stage.pk: stage for stage in Stage.objects.select_for_update().filter(pipeline=pipeline)}
+    errors: dict[str, list[str]] = {}
+    if not stages:
+        errors["stages"] = ["A pipeline needs at least one stage."]
+    kept: dict[int, str] = {}  # stage id -> its name afterwards
+    names: set[str] = set()
+    for index, item in enumerate(stages):
+        pk = item.get("id")
+        if pk is not None and pk not in current:
+            errors[f"stages.{index}.id"] = [f"Stage {pk} is not a stage of this pipeline; leave out the id to add "
+                                            f"a new stage."]
+            continue
+        if pk is not None and pk in kept:
+            errors[f"stages.{index}.id"] = [f"Stage {pk} is listed twice."]
+            continue
+        name = (item["name"] if "name" in item else current[pk].name if pk is not None else "").strip()
+        if not name:
+            errors[f"stages.{index}.name"] = ["Give the stage a name."]
+        elif name in names:
+            errors[f"stages.{index}.name"] = [f"Two stages are called “{name}”; names are unique in a pipeline."]
+        names.add(name)
+        if pk is not None:
+            kept[pk] = name
+    removed = [stage for pk, stage in current.items() if pk not in kept]
+    targets = dict(move_deals_to or {})
+    for pk in set(targets) - {stage.pk for stage in removed}:
+        errors[f"move_deals_to.{pk}"] = [f"Stage {pk} is not a stage of this pipeline being removed."]
+    for stage in removed:
+        count = Deal.objects.filter(stage=stage).count()
+        if not count and not DealStageHistory.objects.filter(stage=stage).exists():
+            targets.pop(stage.pk, None)
+            continue
+        target = targets.get(stage.pk)
+        if target is None:
+            errors[f"move_deals_to.{stage.pk}"] = [
+                f"“{stage.name}” is left out, but {count:,} deal{'s are' if count != 1 else ' is'} in it or passed "
+                f"through it. Say which stage they go to: \"move_deals_to\": {{\"{stage.pk}\": <id of a stage you "
+                f"keep>}}."]
+        elif target not in kept:
+            errors[f"move_deals_to.{stage.pk}"] = [
+                f"Move the deals of “{stage.name}” to a stage that stays: the id of a stage listed in stages."]
+    if errors:
+        raise ValidationError(errors)
+
+    # Out of the way first: a stage whose name another stage takes gets a placeholder name until it is
+    # renamed or deleted, so swaps and reuses never meet the (pipeline, name) unique constraint.
+    for pk, stage in current.items():
+        if stage.name in names and kept.get(pk) != stage.name:
+            Stage.objects.filter(pk=pk).update(name=f"~{uuid.uuid4().hex}")
+    order: list[int] = []
+    for item in stages:
+        pk = item.get("id")
+        attributes = {key: item[key] for key in ("probability", "rotting_days") if key in item}
+        if pk is None:
+            order.append(stage_create(pipeline=pipeline, name=item["name"], **attributes).pk)
+            continue
+        stage = current[pk]
+        if kept[pk] != stage.name:
+            attributes["name"] = kept[pk]
+        changed = {key: value for key, value in attributes.items() if getattr(stage, key) != value}
+        if changed:
+            stage_update(stage=stage, **changed)
+        order.append(pk)
+    for stage in removed:
+        stage_delete(stage=stage, move_deals_to=current[targets[stage.pk]] if stage.pk in targets else None)
+    if list(Stage.objects.filter(pipeline=pipeline).order_by("position").values_list("pk", flat=True)) != order:
+        Stage.objects.filter(pipeline=pipeline).update(position=F("position") + len(order) + 1000)
+        for index, pk in enumerate(order):
+            Stage.objects.filter(pk=pk).update(position=index)

@@ -240,14 +240,36 @@ def test_a_reopened_deal_gets_a_new_stay_last_in_its_stage(sales):
         deal_reopen(deal=deal)
 
 
-def test_deleting_a_deal_closes_the_gap_in_its_column(sales):
+def test_deleting_a_deal_keeps_the_order_of_the_others(sales):
     pipeline, stages = sales
     a, b, c = (deal_create(title=t, pipeline=pipeline) for t in "ABC")
 
     deal_delete(deal=b)
+    deal_move(deal=c, stage=stages["Contact"], position=1)  # indexes count the cards that are left
 
     assert positions(stages["Contact"]) == ["A", "C"]
-    assert list(Deal.objects.filter(stage=stages["Contact"]).values_list("position", flat=True)) == [0, 1]
+    assert not Deal.objects.filter(pk=b.pk).exists()
+
+
+def test_a_move_writes_only_the_moved_card_until_two_keys_touch_then_the_column_is_renumbered(sales):
+    pipeline, stages = sales
+    cards = [deal_create(title=t, pipeline=pipeline) for t in "ABCD"]
+    keys = dict(Deal.objects.values_list("title", "position"))
+
+    deal_move(deal=cards[3], stage=stages["Contact"], position=1)  # D between A and B
+
+    after = dict(Deal.objects.values_list("title", "position"))
+    assert positions(stages["Contact"]) == ["A", "D", "B", "C"]
+    assert {t: after[t] for t in "ABC"} == {t: keys[t] for t in "ABC"}  # nobody else moved
+    # Squeeze cards between A and the one after it until the keys touch: the order still holds.
+    for _ in range(20):
+        deal_move(deal=Deal.objects.get(title="C"), stage=stages["Contact"], position=1)
+        deal_move(deal=Deal.objects.get(title="B"), stage=stages["Contact"], position=1)
+    assert positions(stages["Contact"])[0] == "A" and sorted(positions(stages["Contact"])) == list("ABCD")
+    assert Deal.objects.get(title="A").position != keys["A"]  # the column was renumbered on the way
+    order = positions(stages["Contact"])
+    deal_move(deal=Deal.objects.get(title=order[3]), stage=stages["Contact"], position=0)
+    assert positions(stages["Contact"]) == [order[3], *order[:3]]
 
 
 def test_stages_are_added_moved_renamed_and_deleted_with_their_deals_moved(sales):
