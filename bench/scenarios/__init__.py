@@ -98,7 +98,7 @@ class Scenario:
 
 def scenarios() -> list[Scenario]:
     """Every scenario, in the order they run (later ones may use earlier results)."""
-    from bench.scenarios import api, contact_list, dataset, imports, ingest, slots
+    from bench.scenarios import api, contact_list, dataset, imports, ingest, pipelines, slots
 
     return [
         Scenario("events_ingest", ingest.events_ingest, ("events_ingest",)),
@@ -107,5 +107,8 @@ def scenarios() -> list[Scenario]:
         Scenario("api_read", api.api_read, ("api_read_rails", "api_read_detail", "api_read_list", "api_read_search")),
         Scenario("contacts_import", imports.contacts_import, ("contacts_import",)),
         Scenario("contacts_list", contact_list.contact_list, ("contacts_list", "contacts_search", "contacts_filtered")),
+        Scenario("board_render", pipelines.board_render, ("board_render",)),
+        Scenario("deal_move", pipelines.deal_move, ("deal_move",)),
+        Scenario("pipeline_metrics", pipelines.pipeline_metrics, ("pipeline_metrics",)),
         *(Scenario(slot.name, slot.run, (slot.name,)) for slot in slots.SLOTS),
     ]

@@ -69,11 +69,4 @@ SLOTS = [
          "hand-written SQL claim loop", Goal("<=", 600, "s", at_scale="1m"), higher_is_better=False,
          notes="1 and 2 workers; also steps/s and trigger latency p95"),
     Slot("campaign_send", "Campaign send to an SMTP sink", "messages/s", "messaging", "raw SMTP"),
-    Slot("board_render", "Deal board, first render with 10k open deals", "ms", "4", "hand-written SQL",
-         Goal("<", 250, "ms"), higher_is_better=False, probe="py:pipelines.selectors:deal_board",
-         notes="and a constant query count"),
-    Slot("deal_move", "Deal move", "ms", "4", "one hand-written UPDATE", Goal("<", 50, "ms"),
-         higher_is_better=False, probe="py:pipelines.services:deal_move"),
-    Slot("pipeline_metrics", "Pipeline metrics for a year", "ms", "4", "hand-written SQL", Goal("<", 500, "ms"),
-         higher_is_better=False, probe="py:pipelines.selectors:pipeline_metrics"),
 ]

@@ -9,9 +9,9 @@ from django.db import connection
 from django.db.models import Count, F
 
 from bench.database import bench_database_url
-from bench.generate import current_dataset, generate, parse_scale
+from bench.generate import GENERATOR_VERSION, current_dataset, generate, parse_scale
 from contacts.models import Account, Contact, Event, Tag
-from pipelines.models import Deal, Pipeline, Stage
+from pipelines.models import Deal, DealStageHistory, Pipeline, Stage
 from users.models import User
 
 pytestmark = pytest.mark.django_db
@@ -78,7 +78,8 @@ def test_every_row_points_at_rows_that_exist_and_make_sense():
 
 
 def test_the_indexes_and_constraints_are_all_back_after_the_load():
-    tables = ["contacts_contact", "contacts_event", "contacts_contact_tags", "contacts_account", "pipelines_deal"]
+    tables = ["contacts_contact", "contacts_event", "contacts_contact_tags", "contacts_account", "pipelines_deal",
+              "pipelines_dealstagehistory"]
     before = {table: schema(table) for table in tables}
 
     tiny()
@@ -197,3 +198,71 @@ def test_contacts_carry_valid_custom_field_values_lifecycle_journeys_and_list_su
         cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'contacts_contact'")
         indexes = {row[0] for row in cursor.fetchall()}
     assert {"contact_cf_headcount", "contact_cf_annual_revenue", "contact_search_trgm"} <= indexes
+
+
+def deal_history() -> dict:
+    """Every stay, and what the deals say about them."""
+    return {
+        "stays": list(DealStageHistory.objects.order_by("id").values_list(
+            "id", "deal_id", "stage_id", "entered_at", "exited_at", "moved_by_id")),
+        "deals": list(Deal.objects.order_by("id").values_list(
+            "id", "stage_id", "status", "position", "stage_entered_at", "last_activity_at")),
+    }
+
+
+def test_each_deal_has_a_stage_history_that_ends_where_the_deal_is():
+    dataset = generate(scale=4000, seed=11, anchor=ANCHOR, log=quiet)
+
+    stays: dict[int, list[DealStageHistory]] = {}
+    for stay in DealStageHistory.objects.select_related("stage").order_by("entered_at", "id"):
+        stays.setdefault(stay.deal_id, []).append(stay)
+    backward = reopened = 0
+    deals = list(Deal.objects.all())
+    assert len(deals) == 120 and dataset.counts["deal_stage_history"] == DealStageHistory.objects.count()
+    for deal in deals:
+        history = stays[deal.pk]
+        assert history[0].entered_at == deal.created_at
+        assert history[0].stage.position == 0 or len(history) == 1  # or created straight into its stage
+        assert {stay.stage.pipeline_id for stay in history} == {deal.pipeline_id}
+        for before, after in zip(history, history[1:], strict=False):
+            assert before.entered_at < before.exited_at <= after.entered_at
+            backward += after.stage.position < before.stage.position
+            reopened += before.exited_at < after.entered_at
+        last = history[-1]
+        assert (last.stage_id, last.entered_at) == (deal.stage_id, deal.stage_entered_at)
+        assert deal.last_activity_at >= deal.stage_entered_at and last.moved_by_id == deal.owner_id
+        if deal.status == "open":
+            assert last.exited_at is None and deal.stage_entered_at < ANCHOR
+        else:
+            assert last.exited_at == deal.closed_at <= deal.last_activity_at
+    assert backward >= 3 and reopened >= 1
+    open_stays = Counter(DealStageHistory.objects.filter(exited_at__isnull=True).values_list("deal", flat=True))
+    assert sorted(open_stays) == sorted(d.pk for d in deals if d.status == "open") and set(open_stays.values()) == {1}
+    columns: dict[int, list[int]] = {}
+    for deal in deals:
+        if deal.status == "open":
+            columns.setdefault(deal.stage_id, []).append(deal.position)
+    assert all(sorted(positions) == list(range(len(positions))) for positions in columns.values())
+    stale = [d for d in deals if d.status == "open" and d.stage_entered_at < ANCHOR - timedelta(
+        days=d.stage.rotting_days)]
+    assert 0 < len(stale) < len([d for d in deals if d.status == "open"])
+
+
+def test_a_data_set_of_version_2_gets_its_deal_history_in_place_as_a_new_generation_would():
+    first = tiny()
+    generated = deal_history()
+    assert generated["stays"]
+    # What generator version 2 left behind: no stage history, no stage_entered_at.
+    DealStageHistory.objects.all().delete()
+    Deal.objects.update(stage_entered_at=None)
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE bench_dataset SET version = 2, "
+                       "counts = counts || jsonb_build_object('deal_stage_history', 0)")
+
+    upgraded = tiny()
+
+    assert upgraded.reused and upgraded.version == GENERATOR_VERSION == current_dataset().version
+    assert upgraded.generated_at == first.generated_at
+    assert deal_history() == generated
+    assert current_dataset().counts["deal_stage_history"] == len(generated["stays"])
+    assert tiny().reused  # and it is reused as it is from now on
