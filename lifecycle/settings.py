@@ -238,6 +238,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["users.api.permissions.HasScope"],
     "DEFAULT_PAGINATION_CLASS": "lifecycle.api.pagination.CursorPagination",
+    # JSON only, and a body nested too deeply for the decoder is a 400, not a 500.
+    "DEFAULT_PARSER_CLASSES": ["lifecycle.api.parsers.JSONParser"],
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "lifecycle.api.schema.AutoSchema",

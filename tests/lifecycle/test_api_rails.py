@@ -80,6 +80,13 @@ def test_a_malformed_json_body_is_a_400_not_a_500(admin_api):
     assert error["fields"] == {}
 
 
+@pytest.mark.parametrize("url", [TEAMS, "/api/v1/contacts/", "/api/v1/deals/"])
+def test_a_body_nested_too_deeply_for_the_decoder_is_a_400_on_every_api(admin_api, url):
+    response = admin_api.post(url, '{"a":' * 100_000 + "1" + "}" * 100_000, content_type="application/json")
+
+    assert_error(response, 400, "parse_error")
+
+
 def test_a_json_list_where_an_object_belongs_is_a_400(admin_api):
     response = admin_api.post(TEAMS, "[1, 2]", content_type="application/json")
 

@@ -2,11 +2,11 @@
 
 from django.shortcuts import get_object_or_404
 from rest_framework import exceptions, status
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
 from contacts.api.pagination import KeysetPagination
 from contacts.api.permissions import RolePermission
+from lifecycle.api.parsers import JSONParser
 from lifecycle.api.views import ApiModelViewSet
 
 __all__ = ["ResourceViewSet"]
