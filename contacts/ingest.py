@@ -29,8 +29,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from json.encoder import c_make_encoder, encode_basestring
 
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import connection, transaction
 from django.db.models import BooleanField
 from django.db.models.expressions import RawSQL
@@ -39,7 +37,7 @@ from psycopg.errors import UniqueViolation
 
 from contacts.bulk import Mode, contacts_upsert
 from contacts.events import one_message, publish_on_commit
-from contacts.inputs import normalize_email
+from contacts.inputs import valid_email
 from contacts.models import Channel, Contact, Event
 from users.permissions import visible_to
 
@@ -131,13 +129,7 @@ class EventInput:
 
     def _email(self, raw: str) -> str | None:
         if raw not in self._emails:
-            email = normalize_email(raw)
-            try:
-                validate_email(email)
-            except ValidationError:
-                email = None
-            # isprintable(): validate_email lets a lone surrogate through in the domain ("a@\ud800.com").
-            self._emails[raw] = email if email and len(email) <= 254 and email.isprintable() else None
+            self._emails[raw] = valid_email(raw)
         return self._emails[raw]
 
     def clean(self, item, position: int) -> tuple[CheckedEvent | None, dict[str, list[str]]]:

@@ -19,7 +19,7 @@ from django.core.validators import validate_email
 from contacts.fields import clean_field_values, custom_fields_by_key
 from contacts.models import Account, Contact, Tag
 
-__all__ = ["ContactInput", "TEXT_FIELDS", "normalize_email"]
+__all__ = ["ContactInput", "TEXT_FIELDS", "normalize_email", "valid_email"]
 
 #: Plain text columns and their maximum lengths.
 TEXT_FIELDS = {"first_name": 100, "last_name": 100, "phone": 50, "title": 150, "source_detail": 200}
@@ -29,6 +29,18 @@ KNOWN = {"email", "account", "company", "owner", "stage", "fields", "tags", *TEX
 
 def normalize_email(email: str) -> str:
     return email.strip().lower()
+
+
+def valid_email(raw: str) -> str | None:
+    """The address normalised, or None when it is not one we can store: invalid, over 254 characters, or
+    holding a character that is not printable (validate_email lets a lone surrogate through in the domain,
+    "a@\\ud800.com", which PostgreSQL then refuses)."""
+    email = normalize_email(raw)
+    try:
+        validate_email(email)
+    except ValidationError:
+        return None
+    return email if len(email) <= 254 and email.isprintable() else None
 
 
 class ContactInput:
@@ -78,15 +90,14 @@ class ContactInput:
             if not isinstance(email, str) or not email.strip():
                 errors["email"] = ["An email address is required."]
             else:
-                email = normalize_email(email)
-                try:
-                    validate_email(email)
-                except ValidationError:
-                    errors["email"] = [f"“{email}” is not a valid email address."]
+                checked = valid_email(email)
+                if checked is None:
+                    shown = normalize_email(email).encode("utf-8", "backslashreplace").decode()[:254]
+                    errors["email"] = (["An email address has at most 254 characters."]
+                                       if len(normalize_email(email)) > 254 else
+                                       [f"“{shown}” is not a valid email address."])
                 else:
-                    if len(email) > 254:
-                        errors["email"] = ["An email address has at most 254 characters."]
-                    data["email"] = email
+                    data["email"] = checked
 
         for name, limit in TEXT_FIELDS.items():
             if name in item:

@@ -327,3 +327,13 @@ def test_a_cursor_from_another_sort_is_refused(personas):
     following = client.get(reverse(LIST), {"sort": "email", "page_size": 1}).json()["next"]
 
     assert_error(client.get(following.replace("sort=email", "sort=name")), 400, "invalid", fields=("cursor",))
+
+
+@pytest.mark.parametrize("path", ["contacts-api:contact-list", "contacts-api:contact-upsert"])
+def test_an_email_with_a_lone_surrogate_is_a_field_error_not_a_500(personas, path):
+    body = '{"email": "a@\\ud800.com"}'  # valid JSON, not encodable as UTF-8
+
+    response = bearer_client(personas.admin).post(reverse(path), body, content_type="application/json")
+
+    assert_error(response, 400, fields=("email",))
+    assert not Contact.objects.exists()
