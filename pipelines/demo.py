@@ -5,7 +5,7 @@ Each deal is simulated stay by stay: it sits in a stage for a while (usually wit
 sometimes far past it), then moves on, steps back, is won or lost (with a reason from the editable list), and
 a few closed deals are reopened and carry on. What the services would have written is bulk-created and
 backdated to match: the deals (created, stage entered, closed and last activity times), their stage history
-(exactly one open stay per open deal, none for closed ones), gapless positions per open column, the timeline
+(exactly one open stay per open deal, none for closed ones), positions in order per open column, the timeline
 events of their contacts, and for deals won in a pipeline whose rule says so, the contact's move to the last
 lifecycle stage. Some open deals are stale, some slip past their expected close date, and some have no primary
 contact and nobody touched them for weeks: those are radio silent, with an overdue follow-up task.
@@ -25,7 +25,7 @@ from django.utils import timezone
 from contacts.models import Account, Contact, Event, Task
 from lifecycle.models import LifecycleStage, StageTransition
 from pipelines.models import DEFAULT_LOST_REASONS, DEFAULT_STAGES, Deal, DealStageHistory, LostReason, Pipeline, Stage
-from pipelines.services import lost_reason_create, pipeline_create, pipeline_update
+from pipelines.services import POSITION_GAP, lost_reason_create, pipeline_create, pipeline_update
 
 __all__ = ["PIPELINES", "seed"]
 
@@ -210,13 +210,13 @@ def _seed_pipeline(rng, spec: DemoPipeline, count: int, *, contacts: list[Contac
                       if c != contact and c.created_at <= plan.created]
         if colleagues and rng.random() < 0.3:
             plan.others = rng.sample(colleagues, k=min(len(colleagues), rng.randint(1, 2)))
-    # Each open column is ordered as the cards arrived in it: 0, 1, 2, ... without gaps.
+    # Each open column is ordered as the cards arrived in it, POSITION_GAP apart as after a renumbering.
     open_plans = sorted((p for p in plans if p.status == Deal.Status.OPEN),
                         key=lambda p: (p.deal.stage.position, p.deal.stage_entered_at))
     column, position = None, 0
     for plan in open_plans:
         position = position + 1 if plan.deal.stage_id == column else 0
-        column, plan.deal.position = plan.deal.stage_id, position
+        column, plan.deal.position = plan.deal.stage_id, position * POSITION_GAP
     return pipeline, plans
 
 

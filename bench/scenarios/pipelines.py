@@ -97,7 +97,7 @@ SELECT 'Bench board deal ' || p.g, %(pipeline)s, p.stage_id, round(exp(7 + 4 * p
        c.id, c.account_id,
        CASE WHEN p.r_owner < 0.9 THEN (%(owners)s::bigint[])[1 + floor(p.r_owner / 0.9 * %(owner_count)s)::int] END,
        'open', (now() + (p.r_close * 120 - 30) * interval '1 day')::date, '', '', '',
-       row_number() OVER (PARTITION BY p.stage_id ORDER BY p.g) - 1,
+       (row_number() OVER (PARTITION BY p.stage_id ORDER BY p.g)) * 65536,  -- POSITION_GAP apart
        p.entered - p.r_created * interval '90 days', p.entered, p.entered + p.r_activity * (now() - p.entered)
 FROM placed p
 LEFT JOIN contacts_contact c ON c.id = %(first_contact)s + floor(p.r_contact * %(contact_span)s)::bigint
