@@ -50,7 +50,10 @@ def test_an_admin_renames_a_stage_inline_and_reorders_by_keyboard(live_server, p
 
     # A blank name is refused by the field, and Esc cancels.
     page.keyboard.press("Enter")
-    page.get_by_label("Name", exact=True).first.fill("")
+    name = page.get_by_label("Name", exact=True).first
+    expect(name).to_have_value("Reach")  # the edit form is in (until then .first is the empty Add field)
+    expect(name).to_be_focused()
+    name.fill("")
     page.keyboard.press("Enter")
     expect(page.get_by_text("Give the stage a name.")).to_be_visible()
     page.keyboard.press("Escape")
