@@ -15,7 +15,20 @@ from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from contacts import catalog
-from contacts.models import Account, Consent, Contact, ContactList, CustomField, Event, Note, Subscription, Tag, Task
+from contacts.models import (
+    Account,
+    Consent,
+    Contact,
+    ContactList,
+    CustomField,
+    Event,
+    Note,
+    PageVisit,
+    Subscription,
+    Tag,
+    Task,
+    Visitor,
+)
 
 DEMO_DOMAIN = "demo.lifecycle.test"
 FIRST = ["Ana", "Ben", "Chloe", "Dev", "Elif", "Femi", "Gita", "Hugo", "Ines", "Jon", "Kai", "Lena", "Milo",
@@ -43,6 +56,7 @@ REGIONS = ["EMEA", "Americas", "APAC"]
 # A few big tags and a long tail of small ones.
 TAGS = [("newsletter", 0.6), ("ebook-download", 0.35), ("webinar-attendee", 0.2), ("vip", 0.05),
         ("partner", 0.04), ("event-berlin", 0.03), ("trial", 0.08), ("churn-risk", 0.03)]
+DEMO_SITE = "https://www.lifecycle-demo.test"
 PAGES = ["/", "/pricing", "/features", "/blog/lifecycle-marketing", "/blog/lead-scoring-101", "/customers",
          "/demo", "/ebook/crm-playbook", "/webinar/automation", "/contact"]
 CUSTOM_FIELDS = [
@@ -170,6 +184,7 @@ def seed(*, rng, context: dict) -> str:
     notes = _seed_notes(rng, contacts, owners, now, events)
     tasks = _seed_contact_tasks(rng, contacts, owners, now, events)
     Event.objects.bulk_create(events, batch_size=2000)
+    _seed_site_visits(rng, events, now)
     for contact in contacts:
         contact.created_at = contact._demo_created
     Contact.objects.bulk_update(contacts, ["created_at"], batch_size=1000)
@@ -203,6 +218,36 @@ def _field_values(rng, contact: Contact, now) -> dict:
     if rng.random() < 0.6:
         values["trial_user"] = "trial" in contact._demo_tags or rng.random() < 0.15
     return values
+
+
+def _seed_site_visits(rng, events: list[Event], now) -> int:
+    """Site tracking (docs/tracking.md): a visitor per contact with page_visited events, their visits as attached
+    PageVisit rows, and as many anonymous visitors again, so the site-visits report has something to show."""
+    from contacts.tracking import SESSION_GAP, new_key
+
+    by_contact: dict[int, list] = {}
+    for event in events:
+        if event.type == "page_visited":
+            by_contact.setdefault(event.contact.pk, []).append((event.occurred_at, event.properties["url"]))
+    for _ in range(len(by_contact)):  # anonymous visitors: negative keys, no contact
+        start = now - timedelta(days=rng.randint(0, 60), minutes=rng.randint(0, 1440))
+        by_contact[-len(by_contact) - 1] = [(start + timedelta(minutes=2 * i), rng.choice(PAGES))
+                                            for i in range(rng.randint(1, 4))]
+    visitors, visits = [], []
+    for contact_id, seen in by_contact.items():
+        seen.sort()
+        visitor = Visitor(key=new_key(), contact_id=contact_id if contact_id > 0 else None,
+                          first_seen_at=seen[0][0], last_seen_at=seen[-1][0])
+        visitors.append(visitor)
+        previous = None
+        for when, path in seen:
+            visits.append(PageVisit(visitor=visitor, contact_id=visitor.contact_id, url=f"{DEMO_SITE}{path}",
+                                    path=path, title=path.strip("/").replace("-", " ").capitalize() or "Home",
+                                    is_entry=previous is None or when - previous > SESSION_GAP, occurred_at=when))
+            previous = when
+    Visitor.objects.bulk_create(visitors, batch_size=2000)
+    PageVisit.objects.bulk_create(visits, batch_size=2000)
+    return len(visits)
 
 
 def _touchpoint(rng, contact: Contact, when) -> Event:

@@ -14,7 +14,19 @@ from django.db.models import Case, CharField, Count, F, Func, Max, OuterRef, Q, 
 from django.db.models.functions import Concat, Greatest, Least, Lower, Replace, Trim
 
 from contacts.fields import custom_fields_by_key
-from contacts.models import Account, Consent, Contact, CustomField, Event, Note, Subscription, Tag, Task
+from contacts.models import (
+    Account,
+    Consent,
+    Contact,
+    CustomField,
+    Event,
+    Note,
+    PageVisit,
+    Subscription,
+    Tag,
+    Task,
+    Visitor,
+)
 from contacts.services import contact_update, event_record
 from lifecycle.models import LifecycleStage, StageTransition
 from pipelines.models import Deal
@@ -364,6 +376,9 @@ def contacts_merge(*, primary: Contact, duplicate: Contact, choices: dict[str, s
         "deals": Deal.objects.filter(contact=duplicate).update(contact=primary),
     }
     moved["other_deals"] = _move_other_deals(primary, duplicate)
+    # Site tracking: the duplicate's visitors and attached visits are the primary's now (not re-attached later).
+    Visitor.objects.filter(contact=duplicate).update(contact=primary)
+    PageVisit.objects.filter(contact=duplicate).update(contact=primary)
     tags_added = _move_tags(primary, duplicate)
     lists_changed = _move_subscriptions(primary, duplicate)
     # The person has been known since the earlier of the two, and was last active at the later.

@@ -422,3 +422,63 @@ class ImportRowError(models.Model):
 
     def __str__(self) -> str:
         return f"row {self.row_number}: {self.reason}"
+
+
+# --- Site tracking (contacts.tracking) ---------------------------------------------------------------
+
+class TrackingSettings(models.Model):
+    """Settings → Tracking: one row (pk=1), read with TrackingSettings.load()."""
+
+    enabled = models.BooleanField(default=False)
+    #: One domain a line, e.g. "example.com" (its subdomains are allowed too).
+    allowed_domains = models.TextField(blank=True)
+    honour_do_not_track = models.BooleanField(default=True)
+    wait_for_consent = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return "Tracking settings"
+
+    @classmethod
+    def load(cls) -> "TrackingSettings":
+        return cls.objects.get_or_create(pk=1)[0]
+
+    @property
+    def domains(self) -> list[str]:
+        return [line.strip().lower() for line in self.allowed_domains.splitlines() if line.strip()]
+
+
+class Visitor(models.Model):
+    """A browser seen by the tracking script, known by a random key in a first-party cookie."""
+
+    key = models.CharField(max_length=64, unique=True)
+    contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="visitors")
+    first_seen_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"Visitor {self.key[:6]}…"
+
+
+class PageVisit(models.Model):
+    """One page view. `contact` is set (and a page_visited Event written) once the visitor is identified."""
+
+    visitor = models.ForeignKey(Visitor, on_delete=models.CASCADE, related_name="visits")
+    contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    url = models.CharField(max_length=2000)
+    path = models.CharField(max_length=2000)
+    title = models.CharField(max_length=300, blank=True)
+    referrer = models.CharField(max_length=2000, blank=True)
+    #: The first page of a visit: no page from this visitor in the 30 minutes before.
+    is_entry = models.BooleanField(default=False)
+    occurred_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        indexes = [
+            models.Index(fields=["visitor", "-occurred_at"], name="pagevisit_visitor_time"),
+            models.Index(fields=["-occurred_at"], name="pagevisit_time"),
+        ]
+
+    def __str__(self) -> str:
+        return self.path

@@ -1,4 +1,4 @@
-from contacts.views import accounts, contact_page, contacts, duplicates, imports, settings
+from contacts.views import accounts, contact_page, contacts, duplicates, imports, settings, tracking
 
 app_name = "contacts"
 urlpatterns = [
@@ -11,3 +11,6 @@ urlpatterns = [
 
 #: Settings → custom fields, tags and lists live under /settings/ (included from lifecycle/urls.py).
 settings_urlpatterns = (settings.urlpatterns, "contacts-settings")
+
+#: Site tracking: /t/s.js, /t/collect, /settings/tracking/, /reports/site-visits/ (included from lifecycle/urls.py).
+tracking_urlpatterns = (tracking.urlpatterns, "tracking")

@@ -149,6 +149,8 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("MAX_REQUEST_BYTES", 5 * 1024 * 1024)
+# Site tracking (/t/collect): requests a minute from one IP address, counted in Redis (docs/tracking.md).
+TRACKING_RATE_PER_MINUTE = env_int("TRACKING_RATE_PER_MINUTE", 120)
 
 # Content-Security-Policy: no inline scripts; htmx is configured by a <meta> tag.
 CONTENT_SECURITY_POLICY = {

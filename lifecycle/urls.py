@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from contacts.urls import settings_urlpatterns as contacts_settings_urlpatterns
+from contacts.urls import tracking_urlpatterns
 from lifecycle import stage_views, views
 from pipelines.urls import settings_urlpatterns as pipelines_settings_urlpatterns
 
@@ -26,6 +27,7 @@ urlpatterns = [
     path("contacts/", include("contacts.urls")),
     path("settings/", include(contacts_settings_urlpatterns)),
     path("settings/", include(pipelines_settings_urlpatterns)),
+    path("", include(tracking_urlpatterns)),
     path("deals/", include("pipelines.urls")),
     path("automations/", include("automations.urls")),
     path("scoring/", include("scoring.urls")),

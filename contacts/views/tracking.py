@@ -1,0 +1,237 @@
+"""Site tracking's pages and public endpoints (docs/tracking.md), in the "tracking" namespace:
+
+- GET  /t/s.js                  the tracking script (public, cached for 5 minutes)
+- POST /t/collect               page visits and identify calls from allowed sites (public, CORS, rate-limited)
+- GET/POST /settings/tracking/  Settings → Tracking: on/off, allowed domains, do-not-track, consent, the snippet
+- GET  /reports/site-visits/    top pages and top entry pages
+
+The public endpoints never echo input, never say whether an email is known, and answer bad input with a
+4xx: 413 over MAX_BODY bytes, 400 for a body that is not a JSON object in UTF-8, 403 from a site not on
+the allow-list (or with tracking off), 429 over TRACKING_RATE_PER_MINUTE requests a minute from one IP.
+"""
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+from axes.helpers import get_client_ip_address
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import path, reverse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods
+
+from contacts import tracking
+from contacts.models import PageVisit, TrackingSettings
+from users.permissions import has_role
+from users.roles import Role
+
+__all__ = ["urlpatterns"]
+
+#: The largest /t/collect body, in bytes.
+MAX_BODY = 8 * 1024
+DEFAULT_RATE_PER_MINUTE = 120
+REPORT_PERIODS = (7, 30, 90)
+REPORT_ROWS = 25
+_SCRIPT = (Path(__file__).resolve().parent.parent / "tracking.js").read_text()
+
+
+# --- Public endpoints -------------------------------------------------------------------------------
+
+def _error(message: str, status: int, origin: str | None = None) -> JsonResponse:
+    return _cors(JsonResponse({"error": message}, status=status), origin)
+
+
+def _cors(response, origin: str | None):
+    """Allow the (already checked) origin to read the answer; nothing for anyone else."""
+    response["Vary"] = "Origin"
+    if origin:
+        response["Access-Control-Allow-Origin"] = origin
+        response["Access-Control-Allow-Methods"] = "POST"
+        response["Access-Control-Allow-Headers"] = "Content-Type"
+        response["Access-Control-Max-Age"] = "86400"
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_GET
+def script(request):
+    """The tracking script, with the current do-not-track and consent defaults written in."""
+    config = TrackingSettings.load()
+    body = (_SCRIPT.replace("__LC_HONOUR_DNT__", json.dumps(config.honour_do_not_track))
+            .replace("__LC_WAIT_FOR_CONSENT__", json.dumps(config.wait_for_consent)))
+    response = HttpResponse(body, content_type="application/javascript; charset=utf-8")
+    response["Cache-Control"] = "public, max-age=300"
+    response["Cross-Origin-Resource-Policy"] = "cross-origin"
+    return response
+
+
+def _read_body(request) -> bytes | None:
+    """The body, or None when it is over MAX_BODY (by its Content-Length, or as read)."""
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > MAX_BODY:
+        return None
+    body = request.read(MAX_BODY + 1)
+    return None if len(body) > MAX_BODY else body
+
+
+def _client_ip(request) -> str:
+    """The client's address as the login lockout (django-axes) sees it, proxies included (PROXY_COUNT)."""
+    return get_client_ip_address(request) or "unknown"
+
+
+@csrf_exempt
+@require_http_methods(["POST", "OPTIONS"])
+def collect(request):
+    config = TrackingSettings.load()
+    raw_origin = request.headers.get("Origin", "")
+    allowed = config.enabled and tracking.domain_allowed(tracking.origin_host(raw_origin), config.domains)
+    origin = raw_origin if allowed else None
+    if request.method == "OPTIONS":
+        return _cors(HttpResponse(status=204 if allowed else 403), origin)
+    body = _read_body(request)
+    if body is None:
+        return _error("The request body is too large.", 413, origin)
+    limit = getattr(settings, "TRACKING_RATE_PER_MINUTE", DEFAULT_RATE_PER_MINUTE)
+    if tracking.rate_limited("collect", _client_ip(request), limit=limit):
+        response = _error("Too many requests.", 429, origin)
+        response["Retry-After"] = "60"
+        return response
+    if not config.enabled:
+        return _error("Tracking is off.", 403)
+    if not allowed:
+        return _error("This site may not send tracking data.", 403)
+    if config.honour_do_not_track and (request.headers.get("DNT") == "1" or request.headers.get("Sec-GPC") == "1"):
+        return _cors(HttpResponse(status=204), origin)
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: "[[[[..." nested too deep
+        return _error("Send a JSON object in UTF-8.", 400, origin)
+    if not isinstance(data, dict):
+        return _error("Send a JSON object in UTF-8.", 400, origin)
+    key = data.get("vid") if isinstance(data.get("vid"), str) else ""
+    kind = data.get("type")
+    if kind == "page":
+        url = tracking.clean_url(data.get("url"))
+        if url is None:
+            return _error("Send the page's http(s) URL.", 400, origin)
+        if not tracking.domain_allowed(tracking.origin_host(url), config.domains):
+            return _error("This site may not send tracking data.", 403, origin)
+        visitor, _ = tracking.visit_record(key, url=url, title=data.get("title") or "",
+                                           referrer=data.get("referrer") or "")
+        return _cors(JsonResponse({"vid": visitor.key}), origin)
+    if kind == "identify":
+        visitor = tracking.visitor_identify(key, data.get("email"))
+        if visitor is None:
+            return _error("Send a valid email address.", 400, origin)
+        # The same answer whether the contact existed or was created: nothing here tells them apart.
+        return _cors(JsonResponse({"vid": visitor.key}), origin)
+    return _error('Send "type": "page" or "identify".', 400, origin)
+
+
+# --- Settings → Tracking ------------------------------------------------------------------------------
+
+def _may_manage(user) -> bool:
+    return has_role(user, Role.ADMIN, Role.MARKETER)
+
+
+class TrackingSettingsForm(forms.ModelForm):
+    class Meta:
+        model = TrackingSettings
+        fields = ["enabled", "allowed_domains", "honour_do_not_track", "wait_for_consent"]
+        labels = {
+            "enabled": "Track page visits",
+            "allowed_domains": "Allowed domains",
+            "honour_do_not_track": "Honour “Do Not Track” and Global Privacy Control",
+            "wait_for_consent": "Wait for the site's cookie-consent call before sending anything",
+        }
+        help_texts = {
+            "allowed_domains": "One domain a line, e.g. example.com; its subdomains are allowed too. "
+                               "Pages on other domains are not tracked.",
+            "wait_for_consent": "The site then calls lifecycle('consent') once the visitor agrees. A single page "
+                                "can also ask for this with data-wait-for-consent on the script tag.",
+        }
+        widgets = {"allowed_domains": forms.Textarea(attrs={"rows": 4, "spellcheck": "false"})}
+
+    def clean_allowed_domains(self):
+        domains, bad = [], []
+        for line in self.cleaned_data["allowed_domains"].splitlines():
+            text = line.strip().lower()
+            if not text:
+                continue
+            host = tracking.origin_host(text) if "://" in text else text.split("/")[0]
+            host = (host or "").rstrip(".")
+            if host.startswith("*."):
+                host = host[2:]
+            if tracking.DOMAIN_PATTERN.fullmatch(host or ""):
+                if host not in domains:
+                    domains.append(host)
+            else:
+                bad.append(line.strip()[:80])
+        if bad:
+            raise forms.ValidationError("Not a domain: " + ", ".join(bad) + ". Write domains like example.com.")
+        if self.cleaned_data.get("enabled") and not domains:
+            raise forms.ValidationError("Add at least one domain, or tracking records nothing.")
+        return "\n".join(domains)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def settings_page(request):
+    if not _may_manage(request.user):
+        return render(request, "contacts/settings_forbidden.html", {
+            "title": "Tracking", "heading": "Only admins and marketers can change site tracking",
+            "hint": "Ask an admin or a marketer to turn it on or to add your site's domain."}, status=403)
+    config = TrackingSettings.load()
+    form = TrackingSettingsForm(request.POST or None, instance=config)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Tracking settings saved.")
+        return redirect("tracking:settings")
+    script_url = settings.SITE_URL + reverse("tracking:script")
+    snippet = f'<script async src="{script_url}" data-lifecycle></script>'
+    return render(request, "contacts/settings_tracking.html", {
+        "title": "Tracking", "form": form, "config": config, "snippet": snippet,
+        "consent_snippet": f'<script async src="{script_url}" data-lifecycle data-wait-for-consent></script>',
+    }, status=400 if form.errors else 200)
+
+
+# --- Report -------------------------------------------------------------------------------------------
+
+@login_required
+@require_GET
+def report(request):
+    try:
+        days = int(request.GET.get("days", 30))
+    except ValueError:
+        days = 30
+    if days not in REPORT_PERIODS:
+        days = 30
+    since = timezone.now() - timedelta(days=days)
+    visits = PageVisit.objects.filter(occurred_at__gte=since)
+    top_pages = list(visits.values("path").annotate(views=Count("id"), visitors=Count("visitor", distinct=True))
+                     .order_by("-views", "path")[:REPORT_ROWS])
+    entry_pages = list(visits.filter(is_entry=True).values("path")
+                       .annotate(entries=Count("id"), visitors=Count("visitor", distinct=True))
+                       .order_by("-entries", "path")[:REPORT_ROWS])
+    return render(request, "contacts/site_visits.html", {
+        "title": "Site visits", "days": days, "periods": REPORT_PERIODS, "top_pages": top_pages,
+        "entry_pages": entry_pages, "enabled": TrackingSettings.load().enabled,
+    })
+
+
+urlpatterns = [
+    path("t/s.js", script, name="script"),
+    path("t/collect", collect, name="collect"),
+    path("settings/tracking/", settings_page, name="settings"),
+    path("reports/site-visits/", report, name="report"),
+]
