@@ -251,7 +251,7 @@ class DealViewSet(ResourceViewSet):
     def _lost_reason(value: str) -> LostReason:
         text = value.strip()
         found = None
-        if text.isdigit() and int(text) <= MAX_ID:
+        if text.isascii() and text.isdigit() and int(text) <= MAX_ID:
             found = LostReason.objects.filter(pk=int(text)).first()
         found = found or LostReason.objects.filter(name__iexact=text).first()
         if found is None:

@@ -303,16 +303,20 @@ def deal_quick_add(request, pk: int, stage_pk: int):
     pipeline = stage.pipeline
     form = QuickAddForm(request.POST, stage=stage)
     deal = None
+    data = board_filters(request)
+    filterset = _filtered(request, data)
+    if request.htmx and not filterset.is_valid():  # before the deal is made: the column cannot be shown
+        return HttpResponse(" ".join(_error_messages(filterset.errors).values()), status=400,
+                            content_type="text/plain; charset=utf-8")
     if form.is_valid():
-        data = form.cleaned_data
+        cleaned = form.cleaned_data
         try:
             deal = services.deal_create(
-                title=data["title"], pipeline=pipeline, stage=stage, value=data["value"] or 0,
-                currency=data["currency"] or "USD", owner=request.user, by=request.user)
+                title=cleaned["title"], pipeline=pipeline, stage=stage, value=cleaned["value"] or 0,
+                currency=cleaned["currency"] or "USD", owner=request.user, by=request.user)
         except ValidationError as error:
             for name, errors in error.message_dict.items():
                 form.add_error(name if name in form.fields else None, errors)
-    data = board_filters(request)
     if deal is not None:
         messages.success(request, f"Added “{deal.title}” to {stage.name}.")
     if not request.htmx:
@@ -322,10 +326,6 @@ def deal_quick_add(request, pk: int, stage_pk: int):
             **_common(request, pipeline, data), "title": f"Add a deal to {stage.name}", "stage": stage,
             "add_form": form, "quick_add_column": board_reads.Column(
                 stage=stage, totals=board_reads.ColumnTotals(), cards=[], has_more=False)}, status=400)
-    filterset = _filtered(request, data)
-    if not filterset.is_valid():
-        return HttpResponse(" ".join(_error_messages(filterset.errors).values()), status=400,
-                            content_type="text/plain; charset=utf-8")
     deals = board_reads.board_deals(pipeline=pipeline, user=request.user, queryset=filterset.qs)
     context = _column_context(request, pipeline, stage, data, deals, add_open=True,
                               add_form=form if deal is None else None)

@@ -16,6 +16,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
@@ -71,7 +72,7 @@ class DealField(InlineField):
 
 
 def _built_in(deal: Deal, name: str, label: str, input_: str, group: str, *, with_choices: bool,
-              user=None) -> DealField:
+              user) -> DealField:
     item = DealField(name=name, label=label, input=input_, group=group, help_text=_HELP.get(name, ""),
                      maxlength=_MAX.get(name))
     if name == "value":
@@ -88,18 +89,16 @@ def _built_in(deal: Deal, name: str, label: str, input_: str, group: str, *, wit
     elif name == "expected_close_date":
         item.value = deal.expected_close_date.isoformat() if deal.expected_close_date else ""
         item.display = f"{deal.expected_close_date:%-d %b %Y}" if deal.expected_close_date else ""
-    elif name == "contact":
-        contact = deal.contact
-        item.value = contact.email if contact else ""
-        item.maxlength = 254
-        if contact:
-            item.links = [(str(contact), reverse("contacts:detail", args=[contact.pk]))]
-            item.display = str(contact)
-    elif name == "other_contacts":
-        others = sorted(deal.other_contacts.all(), key=lambda c: str(c).lower())
-        item.value = ", ".join(c.email for c in others)
-        item.links = [(str(c), reverse("contacts:detail", args=[c.pk])) for c in others]
-        item.display = ", ".join(str(c) for c in others)
+    elif name in ("contact", "other_contacts"):
+        people = ([deal.contact] if deal.contact_id else []) if name == "contact" else sorted(
+            deal.other_contacts.all(), key=lambda c: str(c).lower())
+        item.value = ", ".join(c.email for c in people)
+        item.maxlength = 254 if name == "contact" else None
+        item.display = ", ".join(str(c) for c in people)
+        # A link only to a contact page the user may open; others on a shared deal are named, not linked.
+        openable = _openable_contacts(deal, user)
+        item.links = [(str(c), reverse("contacts:detail", args=[c.pk]) if c.pk in openable else "")
+                      for c in people]
     elif name == "account":
         item.value = item.display = deal.account.name if deal.account_id else ""
         if deal.account_id:
@@ -129,15 +128,15 @@ def _custom(value: CustomValue) -> DealField:
     return item
 
 
-def inline_fields(deal: Deal, definitions: list[CustomField] | None = None) -> list[DealField]:
+def inline_fields(deal: Deal, user, definitions: list[CustomField] | None = None) -> list[DealField]:
     """Every field of the deal: the built-in ones (details, then BANT), then its custom fields in order."""
     definitions = list(CustomField.objects.for_deals()) if definitions is None else definitions
-    built_in = [_built_in(deal, *spec, with_choices=False) for spec in BUILT_IN]
+    built_in = [_built_in(deal, *spec, with_choices=False, user=user) for spec in BUILT_IN]
     values = [CustomValue(field=d, value=(deal.fields or {}).get(d.key)) for d in definitions]
     return built_in + [_custom(value) for value in values]
 
 
-def _field(deal: Deal, name: str, *, with_choices: bool = False, user=None) -> DealField:
+def _field(deal: Deal, name: str, *, user, with_choices: bool = False) -> DealField:
     """The one field `name` refers to (a built-in name or "fields.<key>"), or 404."""
     for spec in BUILT_IN:
         if spec[0] == name:
@@ -174,9 +173,25 @@ def _decimal(text: str, *, required: bool) -> Decimal | None:
     return number
 
 
-def _contacts_by_email(request, text: str) -> list[Contact]:
+def _on_deal(deal: Deal):
+    return Contact.objects.filter(Q(pk=deal.contact_id) | Q(other_deals=deal))
+
+
+def _openable_contacts(deal: Deal, user) -> set[int]:
+    """Ids of the deal's contacts whose pages `user` may open: one query a page, kept on the deal."""
+    key = (user.pk, deal.contact_id, *sorted(c.pk for c in deal.other_contacts.all()))
+    if getattr(deal, "_openable_for", None) != key:  # computed again once the deal's contacts change
+        deal._openable = set(visible_to(_on_deal(deal), user).values_list("pk", flat=True))
+        deal._openable_for = key
+    return deal._openable
+
+
+def _contacts_by_email(request, text: str, deal: Deal) -> list[Contact]:
+    """The contacts these emails name: ones the user can see, or ones already on the deal (a rep may keep a
+    colleague's contact on a shared deal without being able to open it)."""
     emails = [part.strip().lower() for part in re.split(r"[,;\s]+", text) if part.strip()]
-    found = {c.email: c for c in visible_to(Contact.objects.filter(email__in=emails), request.user)}
+    found = {c.email: c for c in (visible_to(Contact.objects.filter(email__in=emails), request.user)
+                                  | Contact.objects.filter(email__in=emails, pk__in=_on_deal(deal).values("pk")))}
     missing = [email for email in dict.fromkeys(emails) if email not in found]
     if missing:
         raise ValidationError(f"No contact you can see has the email {', '.join(missing)}. "
@@ -184,10 +199,13 @@ def _contacts_by_email(request, text: str) -> list[Contact]:
     return [found[email] for email in dict.fromkeys(emails)]
 
 
-def _changes(request, item: DealField) -> dict:
+def _changes(request, item: DealField, deal: Deal) -> dict:
     """deal_update's keyword arguments for the posted value; ValidationError with a person's message."""
     raw = _posted(request, item)
     name = item.name
+    if any("\x00" in text for text in (raw if isinstance(raw, list) else [raw, request.POST.get("currency", "")])
+           if isinstance(text, str)):
+        raise ValidationError("Remove the NUL character (\\u0000): it cannot be saved.")
     if item.name.startswith(CUSTOM_PREFIX):
         return {"fields": {name.removeprefix(CUSTOM_PREFIX): raw}}
     if name == "value":
@@ -199,7 +217,7 @@ def _changes(request, item: DealField) -> dict:
     if name == "owner":
         if not raw:
             return {"owner": None}
-        owner = deal_owners_for(request.user).filter(pk=raw).first() if raw.isdigit() else None
+        owner = deal_owners_for(request.user).filter(pk=raw).first() if raw.isascii() and raw.isdigit() else None
         if owner is None:
             raise ValidationError("Choose someone from the list: you may give a deal only to people whose deals "
                                   "you can see.")
@@ -212,9 +230,9 @@ def _changes(request, item: DealField) -> dict:
         except ValueError:
             raise ValidationError(f"“{raw}” is not a date; use YYYY-MM-DD.") from None
     if name == "contact":
-        return {"contact": _contacts_by_email(request, raw)[0] if raw.strip() else None}
+        return {"contact": _contacts_by_email(request, raw, deal)[0] if raw.strip() else None}
     if name == "other_contacts":
-        return {"other_contacts": _contacts_by_email(request, raw)}
+        return {"other_contacts": _contacts_by_email(request, raw, deal)}
     if name == "account":
         text = raw.strip()
         if not text:
@@ -234,7 +252,7 @@ def _changes(request, item: DealField) -> dict:
 def _save(request, deal: Deal, item: DealField) -> list[str]:
     """Parse and save the posted value; the messages for the field if it was refused."""
     try:
-        deal_update(deal=deal, by=request.user, **_changes(request, item))
+        deal_update(deal=deal, by=request.user, **_changes(request, item, deal))
     except ValidationError as error:
         if not hasattr(error, "error_dict"):
             return list(error.messages)
@@ -273,7 +291,7 @@ def deal_field(request, pk: int, name: str):
     deal = page_deal(request, pk)
     if not request.htmx:
         return redirect(reverse("pipelines:deal_detail", args=[pk]) + "#details")
-    return _render(request, deal, _field(deal, name), editing=False, focus=True)
+    return _render(request, deal, _field(deal, name, user=request.user), editing=False, focus=True)
 
 
 @login_required
@@ -290,7 +308,7 @@ def deal_field_edit(request, pk: int, name: str):
     if not request.htmx:
         return redirect(reverse("pipelines:deal_detail", args=[pk]) + "#details")
     deal = page_deal(request, pk)
-    response = _render(request, deal, _field(deal, name), editing=False, focus=True)
+    response = _render(request, deal, _field(deal, name, user=request.user), editing=False, focus=True)
     from pipelines.views.deals import header_context
 
     # The header repeats the title, value and owner: it follows out of band.

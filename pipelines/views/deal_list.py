@@ -91,7 +91,8 @@ BOARD_KEYS = ("q", "owner", "stale", "radio_silent", "value_min", "value_max", "
 def _board_link(params: QueryDict) -> str:
     """The board of the pipeline the list is filtered on (else the last board seen), with the shared filters."""
     pipeline = params.get("pipeline", "")
-    url = reverse("pipelines:pipeline_board", args=[pipeline]) if pipeline.isdigit() else board_url()
+    url = reverse("pipelines:pipeline_board", args=[pipeline]) if pipeline.isascii() and pipeline.isdigit() \
+        else board_url()
     query = QueryDict(mutable=True)
     for key in BOARD_KEYS:
         if key in params:
@@ -198,7 +199,8 @@ class BulkForm(forms.Form):
         self.user = user
         self.fields["bulk_owner"].choices = [("", "Choose an owner…"), ("none", "Nobody (unassigned)")] + [
             (str(owner.pk), str(owner)) for owner in deal_owners_for(user)]
-        self.ids = sorted({int(pk) for pk in self.data.getlist("ids") if pk.isdigit()}) if self.data else []
+        self.ids = sorted({int(pk) for pk in self.data.getlist("ids")
+                           if pk.isascii() and pk.isdigit()}) if self.data else []
 
     def clean(self):
         data = super().clean()
@@ -246,7 +248,8 @@ def deal_bulk(request):
     (messages.success if result.done and not result.skipped
      else messages.warning)(request, result.message())
     if not request.htmx:
-        return redirect(_list_url(params, sort=sort, page=int(page_number) if (page_number or "").isdigit() else None))
+        return redirect(_list_url(params, sort=sort, page=int(page_number) if (page_number or "").isascii()
+                                                    and (page_number or "").isdigit() else None))
     context, _valid = _context(request, params, sort=sort, page_number=page_number)
     return _render(request, context)
 

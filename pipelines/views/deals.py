@@ -66,7 +66,7 @@ def timeline_context(deal: Deal) -> dict:
 
 
 def _body_context(request, deal: Deal, *, editing=None, field_errors=(), overrides: dict | None = None) -> dict:
-    fields = deal_fields.inline_fields(deal, list(CustomField.objects.for_deals()))
+    fields = deal_fields.inline_fields(deal, request.user, list(CustomField.objects.for_deals()))
     if editing is not None:
         editing.editing = True
         fields = [editing if f.name == editing.name else f for f in fields]
@@ -141,7 +141,8 @@ def deal_stage(request, pk: int):
     """Move the deal to another stage of its pipeline, at the end of that column."""
     deal = page_deal(request, pk, perm="pipelines.change_deal")
     stage_id = request.POST.get("stage", "")
-    stage = Stage.objects.filter(pk=stage_id, pipeline_id=deal.pipeline_id).first() if stage_id.isdigit() else None
+    stage = (Stage.objects.filter(pk=stage_id, pipeline_id=deal.pipeline_id).first()
+             if stage_id.isascii() and stage_id.isdigit() else None)
     if stage is None:
         return _header(request, pk, ok=False, action_error="Choose a stage of this pipeline.")
     if stage.pk == deal.stage_id:
@@ -192,7 +193,8 @@ def deal_lost(request, pk: int):
             return render_page(request, deal, overrides=header_context(request, deal, lost_open=True))
         return _header(request, pk, ok=True, changed=False, lost_open=True)
     reason_id = request.POST.get("reason", "").strip()
-    reason = LostReason.objects.filter(pk=reason_id, is_active=True).first() if reason_id.isdigit() else None
+    reason = (LostReason.objects.filter(pk=reason_id, is_active=True).first()
+              if reason_id.isascii() and reason_id.isdigit() else None)
     try:
         services.deal_lost(deal=deal, reason=reason, by=request.user)
     except ValidationError as error:
@@ -259,6 +261,8 @@ def deal_note_add(request, pk: int):
         error = "A note is kept on a contact's timeline: set the deal's primary contact first."
     elif not body.strip():
         error = "Write the note first."
+    elif "\x00" in body:
+        error = "Remove the NUL character (\\u0000): it cannot be saved."
     else:
         try:
             note_add(contact=deal.contact, author=request.user, body=body, deal=deal)

@@ -1061,3 +1061,11 @@ def test_the_schema_has_every_pipelines_endpoint_and_generates_without_warnings(
     move = paths["/api/v1/deals/{id}/move/"]["post"]
     assert {"400", "404", "409", "422"} <= set(move["responses"])
     assert IDEMPOTENCY_HEADER in {p["name"] for p in move["parameters"]}
+
+
+def test_lost_with_a_reason_in_non_ascii_digits_is_a_400_on_reason(personas, sales):
+    # "²".isdigit() is true but int("²") fails: once a 500.
+    deal = deal_create(title="D", pipeline=sales[0])
+    response = bearer_client(personas.admin).post(deal_url(deal, "lost"), {"reason": "\u00b2"}, format="json")
+    assert "no lost reason" in assert_error(response, 400, "invalid", fields=("reason",))["fields"]["reason"][0]
+    assert Deal.objects.get(pk=deal.pk).status == "open"

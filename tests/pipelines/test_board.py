@@ -567,3 +567,13 @@ def test_the_board_with_many_users_offers_the_owners_the_viewer_may_filter_by(cl
     client.force_login(personas.rep_alice)
     assert ">Carol</option>" not in client.get(board_url(pipeline)).content.decode()
     assert Stage.objects.filter(pipeline=pipeline).count() == 6
+
+
+def test_a_quick_add_with_a_bad_board_filter_is_refused_before_the_deal_is_made(client, personas, sales):
+    # Once the deal was created and the answer was still a 400 (the filters were checked after): a retry made
+    # it twice.
+    _pipeline, stages = sales
+    client.force_login(personas.rep_alice)
+    response = client.post(add_url(stages["Contact"]) + "?value_min=abc", {"title": "Once"}, **HTMX)
+    assert response.status_code == 400
+    assert not Deal.objects.filter(title="Once").exists()

@@ -301,3 +301,13 @@ def test_without_javascript_a_bulk_action_redirects_back_to_the_same_list(client
     assert response.status_code == 302
     assert response["Location"] == f"{LIST}?pipeline={sales[0].pk}&sort=value"
     assert Deal.objects.get(pk=book["alpha"].pk).status == "won"
+
+
+def test_non_ascii_digits_in_ids_page_and_pipeline_are_ignored_not_a_500(client, personas, sales, book):
+    # "²".isdigit() is true but int("²") fails: each was a 500.
+    client.force_login(personas.admin)
+    response = client.post(BULK, {"ids": ["\u00b2", book["alpha"].pk], "action": "won", "page": "\u00b2"})
+    assert response.status_code == 302
+    assert Deal.objects.get(pk=book["alpha"].pk).status == "won"
+    assert client.post(BULK, {"ids": ["\u00b2"], "action": "won"}).status_code == 400
+    assert client.get(LIST, {"pipeline": "\u00b2"}).status_code == 400

@@ -207,6 +207,22 @@ def test_contacts_are_set_by_email_among_those_the_user_may_see(client, personas
     assert hidden not in Deal.objects.get(pk=deal.pk).other_contacts.all()
 
 
+def test_a_contact_the_rep_cannot_open_stays_on_a_shared_deal_named_but_not_linked(client, personas, deal):
+    carl = contact_create(email="carl@bob.com", first_name="Carl", owner_id=personas.rep_bob.pk)
+    Deal.objects.get(pk=deal.pk).other_contacts.add(carl)  # put there by someone who can see Carl
+    grace = contact_create(email="grace@acme.com", first_name="Grace", owner_id=personas.rep_alice.pk)
+    client = login(client, personas.rep_alice)
+
+    page = client.get(url("deal_detail", deal.pk)).content.decode()
+    assert "Carl" in page and reverse("contacts:detail", args=[carl.pk]) not in page
+    saved = client.post(url("deal_field_edit", deal.pk, "other_contacts"),
+                        {"value": "carl@bob.com, grace@acme.com"}, headers=HTMX)
+    assert saved.status_code == 200, saved.content.decode()
+    assert set(Deal.objects.get(pk=deal.pk).other_contacts.all()) == {carl, grace}
+    assert reverse("contacts:detail", args=[grace.pk]) in saved.content.decode()
+    assert reverse("contacts:detail", args=[carl.pk]) not in saved.content.decode()
+
+
 def test_custom_fields_of_deals_are_edited_inline_and_checked_by_type(client, personas, deal):
     CustomField.objects.create(key="competitor", label="Competitor", type="choice", object="deal",
                                choices=["Globex", "Initech"])
@@ -444,3 +460,25 @@ def test_the_page_runs_a_bounded_number_of_queries_whatever_it_holds(client, per
     with CaptureQueriesContext(connection) as many:
         assert client.get(url("deal_detail", deal.pk)).status_code == 200
     assert len(many.captured_queries) == len(few.captured_queries)
+
+
+# --- Input that is not what a form sends -------------------------------------------------------------
+
+@pytest.mark.parametrize("name, field, body", [
+    # "²" passes str.isdigit() but int() refuses it: once a 500 from the id lookup.
+    ("deal_field_edit", "owner", {"value": "\u00b2"}),
+    ("deal_stage", None, {"stage": "\u00b2"}),
+    ("deal_lost", None, {"reason": "\u00b2"}),
+    # PostgreSQL refuses NUL in text: once a 500 on save or lookup.
+    ("deal_field_edit", "title", {"value": "a\x00b"}),
+    ("deal_field_edit", "need", {"value": "a\x00b"}),
+    ("deal_field_edit", "contact", {"value": "\x00"}),
+    ("deal_note_add", None, {"body": "a\x00b"}),
+])
+def test_odd_input_is_refused_with_a_message_not_a_500(client, personas, deal, name, field, body):
+    login(client, personas.admin)
+    response = client.post(url(name, deal.pk, *([field] if field else [])), body, headers=HTMX)
+    assert response.status_code == 422
+    deal.refresh_from_db()
+    assert (deal.title, deal.need, deal.status, deal.owner) == ("Acme renewal", "", "open", personas.rep_alice)
+    assert not Note.objects.filter(deal=deal).exists()
