@@ -16,7 +16,7 @@ from django.urls import path, reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from contacts.inputs import ContactInput
-from contacts.models import ContactList, Note
+from contacts.models import ContactList, Note, Subscription
 from contacts.services import contact_tag, contact_untag, list_subscription_set, note_add, note_delete, task_create
 from contacts.views.page_common import (
     TaskForm,
@@ -91,18 +91,22 @@ def list_subscription(request, pk: int):
     contact = page_contact(request, pk, perm="contacts.change_contact")
     error, changed = "", False
     list_id = request.POST.get("list", "")
-    contact_list = ContactList.objects.filter(pk=list_id).first() if list_id.isdigit() else None
+    contact_list = ContactList.objects.filter(pk=list_id).first() if list_id.isascii() and list_id.isdigit() else None
+    status = request.POST.get("status", "")
     if contact_list is None:
         error = "Choose a list."
     else:
+        if (status == Subscription.Status.SUBSCRIBED and contact_list.double_opt_in
+                and not contact.subscriptions.filter(list=contact_list, status=status).exists()):
+            status = Subscription.Status.UNCONFIRMED  # a double opt-in list: the person confirms, not the user
         try:
             changed = list_subscription_set(contact=contact, contact_list=contact_list,
-                                            status=request.POST.get("status", ""), source="user") is not None
+                                            status=status, source="user") is not None
         except ValidationError as exc:
             error = " ".join(exc.messages)
         else:
             if changed:
-                messages.success(request, f"{contact} is now {request.POST['status']} on “{contact_list}”.")
+                messages.success(request, f"{contact} is now {status} on “{contact_list}”.")
     return _panel(request, pk, "contacts/_page_lists.html", lists_context(contact, list_error=error),
                   error=error, anchor="lists", changed=changed)
 

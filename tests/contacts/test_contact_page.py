@@ -427,6 +427,19 @@ def test_subscribing_unsubscribing_and_adding_to_a_list(client, personas, ada):
     assert Subscription.objects.get(contact=ada, list=news).status == "unsubscribed"
 
 
+def test_adding_to_a_double_opt_in_list_leaves_the_contact_unconfirmed_until_they_confirm(client, personas, ada):
+    webinar = ContactList.objects.create(name="Webinar", double_opt_in=True)
+    client.force_login(personas.rep_alice)
+
+    added = client.post(url("contact_list_subscription", ada.pk), {"list": webinar.pk, "status": "subscribed"},
+                        headers=HTMX)
+    assert added.status_code == 200 and ">Unconfirmed</span>" in added.content.decode()
+    assert Subscription.objects.get(contact=ada, list=webinar).status == "unconfirmed"
+    refused = client.post(url("contact_list_subscription", ada.pk), {"list": "²", "status": "subscribed"},
+                          headers=HTMX)
+    assert refused.status_code == 422
+
+
 def test_a_bad_list_or_status_is_refused(client, personas, ada):
     news = ContactList.objects.create(name="Newsletter")
     client.force_login(personas.rep_alice)
