@@ -1,12 +1,13 @@
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex, OpClass
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower, Now
 
 __all__ = [
     "Account", "Consent", "Contact", "ContactList", "CustomField", "Event", "EventType", "ImportJob", "ImportRowError",
-    "Note", "Subscription", "Tag", "Task",
+    "LeadForm", "LeadFormDay", "LeadFormField", "LeadFormSubmission", "Note", "OptInRequest", "PageVisit",
+    "Subscription", "Tag", "Task", "TrackingSettings", "Visitor",
 ]
 
 
@@ -482,3 +483,138 @@ class PageVisit(models.Model):
 
     def __str__(self) -> str:
         return self.path
+
+
+# --- Lead-capture forms (contacts.leadforms) ---------------------------------------------------------
+
+class LeadForm(models.Model):
+    """A lead-capture form: its fields, what a submission does, and where it may be published.
+
+    Public pages know it by `public_key` (random, never the pk). A submission creates or updates the contact by
+    email, records a form_submitted event, and applies the tags, lists, stage and deal set here.
+    """
+
+    name = models.CharField(max_length=100, help_text="For you; visitors see the title.")
+    lead_magnet = models.CharField(max_length=150, blank=True,
+                                   help_text="What the visitor gets, e.g. “Pricing ebook”; recorded on the event.")
+    public_key = models.CharField(max_length=32, unique=True, editable=False)
+    is_active = models.BooleanField(default=True, help_text="Inactive forms show a notice instead of the form.")
+    # What the visitor sees
+    title = models.CharField(max_length=150, blank=True)
+    intro = models.TextField(blank=True, max_length=2000)
+    submit_text = models.CharField(max_length=60, default="Submit")
+    consent_text = models.TextField(blank=True, max_length=2000,
+                                    help_text="Shown next to a required checkbox; empty for no consent checkbox.")
+    success_message = models.TextField(max_length=2000, default="Thank you! We have received your details.")
+    redirect_url = models.URLField(max_length=2000, blank=True,
+                                   help_text="Instead of the message, send the visitor here. Its domain must be "
+                                             "allowed below.")
+    #: One domain a line (subdomains included): the sites that may embed the form and be redirected to.
+    allowed_domains = models.TextField(blank=True)
+    # What a submission does
+    tags = models.ManyToManyField(Tag, blank=True, related_name="+")
+    lists = models.ManyToManyField(ContactList, blank=True, related_name="lead_forms")
+    lifecycle_stage = models.ForeignKey("lifecycle.LifecycleStage", null=True, blank=True, on_delete=models.SET_NULL,
+                                        related_name="+", help_text="Moves the contact here if it is earlier.")
+    pipeline = models.ForeignKey("pipelines.Pipeline", null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="+", help_text="Creates a deal in this pipeline's first stage.")
+    deal_owner = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    # Spam protection
+    min_fill_seconds = models.PositiveSmallIntegerField(
+        default=3, validators=[MaxValueValidator(600)],
+        help_text="Submissions sent faster than this after the form was shown are refused.")
+    rate_per_ip = models.PositiveSmallIntegerField(default=5, validators=[MinValueValidator(1)],
+                                                   help_text="Submissions a minute from one IP address.")
+    rate_per_form = models.PositiveIntegerField(default=120, validators=[MinValueValidator(1)],
+                                                help_text="Submissions a minute to this form from everyone.")
+    reject_links = models.BooleanField(default=False, help_text="Refuse submissions with a URL in a text field.")
+    #: One email domain a line; addresses there are refused (e.g. disposable-mail services).
+    blocked_email_domains = models.TextField(blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "pk"]
+        verbose_name = "form"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class LeadFormField(models.Model):
+    """One field of a form, mapped to a contact field ("email", "first_name", ...) or a custom one ("fields.<key>")."""
+
+    form = models.ForeignKey(LeadForm, on_delete=models.CASCADE, related_name="fields")
+    target = models.CharField(max_length=80)
+    label = models.CharField(max_length=150)
+    help_text = models.CharField(max_length=300, blank=True)
+    placeholder = models.CharField(max_length=150, blank=True)
+    required = models.BooleanField(default=False)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["form", "position", "pk"]
+        constraints = [models.UniqueConstraint(fields=["form", "target"], name="leadformfield_target_unique")]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class LeadFormSubmission(models.Model):
+    """An accepted submission: what was sent, by whom (the contact it made or updated), when and from where."""
+
+    form = models.ForeignKey(LeadForm, on_delete=models.CASCADE, related_name="submissions")
+    contact = models.ForeignKey(Contact, null=True, on_delete=models.SET_NULL, related_name="form_submissions")
+    data = models.JSONField(default=dict)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    page_url = models.CharField(max_length=2000, blank=True)
+    submitted_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-submitted_at", "-id"]
+        indexes = [models.Index(fields=["form", "-submitted_at"], name="leadformsub_form_time")]
+
+    def __str__(self) -> str:
+        return f"{self.form_id} @ {self.submitted_at:%Y-%m-%d %H:%M}"
+
+
+class LeadFormDay(models.Model):
+    """Views and submissions of a form on one day (UTC), counted with INSERT ... ON CONFLICT DO UPDATE."""
+
+    form = models.ForeignKey(LeadForm, on_delete=models.CASCADE, related_name="days")
+    day = models.DateField()
+    views = models.PositiveIntegerField(default=0)
+    submissions = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["form", "day"]
+        constraints = [models.UniqueConstraint(fields=["form", "day"], name="leadformday_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.form_id} {self.day}: {self.views} views, {self.submissions} submissions"
+
+
+class OptInRequest(models.Model):
+    """A double opt-in confirmation owed to a contact for a submission's double opt-in lists.
+
+    The submission is the idempotency key of the email (unique): a retried task finds `sent_at` set and does
+    not send again. Clicking the signed link moves the contact's unconfirmed subscriptions to these lists
+    to subscribed and sets `confirmed_at`.
+    """
+
+    submission = models.OneToOneField(LeadFormSubmission, on_delete=models.CASCADE, related_name="opt_in")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="opt_in_requests")
+    lists = models.ManyToManyField(ContactList, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Opt-in for {self.contact_id}"

@@ -58,3 +58,14 @@ def bulk_action_run(job_id: str) -> None:
 
     if not actions.bulk_job_step(job_id):
         bulk_action_run.delay(job_id)
+
+
+# --- Lead forms: double opt-in confirmation email (contacts.leadforms.optin; added by the public form side) ---
+
+@shared_task(name="contacts.tasks.send_opt_in_email", autoretry_for=(OperationalError,), max_retries=5,
+             retry_backoff=True)
+def send_opt_in_email(request_id: int) -> bool:
+    """Send the confirmation email of an OptInRequest exactly once (claims the row); False when already sent."""
+    from contacts.leadforms.optin import opt_in_send
+
+    return opt_in_send(request_id)

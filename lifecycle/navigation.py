@@ -16,6 +16,7 @@ class NavEntry:
 NAV = [
     NavEntry("Dashboard", "dashboard", "◧", ""),
     NavEntry("Contacts", "contacts:list", "☺", "contacts"),
+    NavEntry("Forms", "leadforms:list", "▦", "forms"),  # lead-capture forms (issue #5)
     NavEntry("Deals", "pipelines:board", "▥", "deals"),
     NavEntry("Automations", "automations:list", "⟳", "automations"),
     NavEntry("Scoring", "scoring:index", "★", "scoring"),

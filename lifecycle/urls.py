@@ -1,8 +1,12 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from contacts.urls import (
+    leadforms_public_urlpatterns,  # issue #5, public side
+    tracking_urlpatterns,
+)
 from contacts.urls import settings_urlpatterns as contacts_settings_urlpatterns
-from contacts.urls import tracking_urlpatterns
+from contacts.views.leadforms import urlpatterns as leadforms_urlpatterns  # issue #5
 from lifecycle import stage_views, views
 from pipelines.urls import settings_urlpatterns as pipelines_settings_urlpatterns
 
@@ -25,9 +29,11 @@ urlpatterns = [
     path("", include((lifecycle_patterns, "lifecycle"))),
     path("", include("users.urls")),
     path("contacts/", include("contacts.urls")),
+    path("forms/", include((leadforms_urlpatterns, "leadforms"))),  # lead-capture forms, marketer side (issue #5)
     path("settings/", include(contacts_settings_urlpatterns)),
     path("settings/", include(pipelines_settings_urlpatterns)),
     path("", include(tracking_urlpatterns)),
+    path("", include(leadforms_public_urlpatterns)),  # lead forms, public side: /f/ (issue #5)
     path("deals/", include("pipelines.urls")),
     path("automations/", include("automations.urls")),
     path("scoring/", include("scoring.urls")),

@@ -14,7 +14,6 @@ import json
 from datetime import timedelta
 from pathlib import Path
 
-from axes.helpers import get_client_ip_address
 from django import forms
 from django.conf import settings
 from django.contrib import messages
@@ -29,6 +28,9 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from contacts import tracking
 from contacts.models import PageVisit, TrackingSettings
+from contacts.views.public import client_ip as _client_ip
+from contacts.views.public import cors as _cors
+from contacts.views.public import read_body
 from users.permissions import has_role
 from users.roles import Role
 
@@ -48,18 +50,6 @@ def _error(message: str, status: int, origin: str | None = None) -> JsonResponse
     return _cors(JsonResponse({"error": message}, status=status), origin)
 
 
-def _cors(response, origin: str | None):
-    """Allow the (already checked) origin to read the answer; nothing for anyone else."""
-    response["Vary"] = "Origin"
-    if origin:
-        response["Access-Control-Allow-Origin"] = origin
-        response["Access-Control-Allow-Methods"] = "POST"
-        response["Access-Control-Allow-Headers"] = "Content-Type"
-        response["Access-Control-Max-Age"] = "86400"
-    response["Cache-Control"] = "no-store"
-    return response
-
-
 @require_GET
 def script(request):
     """The tracking script, with the current do-not-track and consent defaults written in."""
@@ -72,23 +62,6 @@ def script(request):
     return response
 
 
-def _read_body(request) -> bytes | None:
-    """The body, or None when it is over MAX_BODY (by its Content-Length, or as read)."""
-    try:
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    if length > MAX_BODY:
-        return None
-    body = request.read(MAX_BODY + 1)
-    return None if len(body) > MAX_BODY else body
-
-
-def _client_ip(request) -> str:
-    """The client's address as the login lockout (django-axes) sees it, proxies included (PROXY_COUNT)."""
-    return get_client_ip_address(request) or "unknown"
-
-
 @csrf_exempt
 @require_http_methods(["POST", "OPTIONS"])
 def collect(request):
@@ -98,7 +71,7 @@ def collect(request):
     origin = raw_origin if allowed else None
     if request.method == "OPTIONS":
         return _cors(HttpResponse(status=204 if allowed else 403), origin)
-    body = _read_body(request)
+    body = read_body(request, MAX_BODY)
     if body is None:
         return _error("The request body is too large.", 413, origin)
     limit = getattr(settings, "TRACKING_RATE_PER_MINUTE", DEFAULT_RATE_PER_MINUTE)

@@ -43,7 +43,7 @@ def test_a_user_logs_in_by_keyboard_sees_the_dashboard_and_logs_out(live_server,
     expect(page.get_by_role("heading", name="Dashboard", level=1)).to_be_visible()
     nav = page.get_by_role("navigation", name="Main")
     expect(nav).to_be_visible()
-    expect(nav.get_by_role("link")).to_have_count(8)
+    expect(nav.get_by_role("link")).to_have_count(9)
     expect(nav.locator("[aria-current=page]")).to_have_accessible_name("Dashboard")
     expect(page.get_by_test_id("user-name")).to_have_text("Alice")
     expect(page.get_by_test_id("user-role")).to_have_text("Sales rep")

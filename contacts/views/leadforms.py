@@ -1,0 +1,54 @@
+"""Forms (marketer side): the list of lead-capture forms at /forms/ (docs/forms.md).
+
+The editor, Publish section and analytics pages are still to come; see docs/forms.md.
+"""
+
+from datetime import timedelta
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Sum
+from django.shortcuts import render
+from django.urls import path
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from contacts.models import LeadForm, LeadFormDay
+from users.permissions import has_role
+from users.roles import Role
+
+__all__ = ["urlpatterns"]
+
+PER_PAGE = 25
+LIST_DAYS = 30
+
+
+def may_edit(user) -> bool:
+    return has_role(user, Role.ADMIN, Role.MARKETER)
+
+
+@login_required
+@require_GET
+def form_list(request):
+    query = request.GET.get("q", "").replace("\x00", "").strip()[:100]
+    forms = LeadForm.objects.all()
+    if query:
+        forms = forms.filter(name__icontains=query)
+    page = Paginator(forms, PER_PAGE).get_page(request.GET.get("page"))
+    since = timezone.now().date() - timedelta(days=LIST_DAYS - 1)
+    totals = {row["form"]: row for row in LeadFormDay.objects.filter(form__in=[f.pk for f in page], day__gte=since)
+              .values("form").annotate(views=Sum("views"), submissions=Sum("submissions"))}
+    rows = []
+    for form in page:
+        counts = totals.get(form.pk, {})
+        views, submissions = counts.get("views") or 0, counts.get("submissions") or 0
+        rows.append({"form": form, "views": views, "submissions": submissions,
+                     "rate": (100 * submissions / views) if views else None})
+    return render(request, "contacts/leadform_list.html", {
+        "title": "Forms", "rows": rows, "page": page, "query": query, "days": LIST_DAYS,
+        "may_edit": may_edit(request.user)})
+
+
+urlpatterns = [
+    path("", form_list, name="list"),
+]
