@@ -54,8 +54,6 @@ class Slot:
 
 
 SLOTS = [
-    Slot("events_collect", "Site tracking: /t/collect", "rps", "5", "plain Django view", Goal(">=", 1_000, "rps"),
-         probe="url:/t/collect"),
     Slot("form_submit", "Form submission (server time, p95)", "ms", "5", "plain Django view",
          Goal("<", 100, "ms"), higher_is_better=False),
     Slot("segment_count", "Segment count: 3 conditions, one on events", "ms", "segments",

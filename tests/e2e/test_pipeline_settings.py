@@ -60,7 +60,7 @@ def test_an_admin_creates_a_pipeline_and_shapes_its_stages_and_rules(live_server
     editing.get_by_label("Name").fill("Demo")
     editing.get_by_label("Win probability (%)").fill("45")
     editing.get_by_label("Rotting limit (days)").fill("")
-    page.keyboard.press("Enter")
+    editing.get_by_label("Rotting limit (days)").press("Enter")  # on the field itself, not wherever focus went
     demo = page.locator("[data-testid=stage-row]", has_text="Demo")
     expect(demo.get_by_test_id("stage-facts")).to_contain_text("45% win probability · never stale")
     expect(page.get_by_role("link", name="Edit Demo")).to_be_focused()
