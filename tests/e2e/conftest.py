@@ -1,7 +1,7 @@
 """What every browser test shares: watching the console, and logging in by keyboard."""
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 __all__ = ["log_in_by_keyboard"]
 
@@ -23,7 +23,9 @@ def console_problems(page: Page) -> list[str]:
 
 
 def log_in_by_keyboard(page: Page, username: str, password: str) -> None:
-    # The username field has focus on arrival: no clicks needed.
+    # The username field has focus on arrival: no clicks needed. Wait for that focus, or the first keys typed
+    # before the page has focused the field are lost (CI once logged in as "_alice").
+    expect(page.get_by_label("Username")).to_be_focused()
     page.keyboard.type(username)
     page.keyboard.press("Tab")
     page.keyboard.type(password)
