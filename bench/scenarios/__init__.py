@@ -98,7 +98,7 @@ class Scenario:
 
 def scenarios() -> list[Scenario]:
     """Every scenario, in the order they run (later ones may use earlier results)."""
-    from bench.scenarios import api, contact_list, dataset, imports, ingest, pipelines, slots, tracking
+    from bench.scenarios import api, contact_list, dataset, forms, imports, ingest, pipelines, slots, tracking
 
     return [
         Scenario("events_ingest", ingest.events_ingest, ("events_ingest",)),
@@ -111,5 +111,6 @@ def scenarios() -> list[Scenario]:
         Scenario("deal_move", pipelines.deal_move, ("deal_move",)),
         Scenario("pipeline_metrics", pipelines.pipeline_metrics, ("pipeline_metrics",)),
         Scenario("events_collect", tracking.events_collect, ("events_collect",)),
+        Scenario("form_submit", forms.form_submit, ("form_submit",)),
         *(Scenario(slot.name, slot.run, (slot.name,)) for slot in slots.SLOTS),
     ]

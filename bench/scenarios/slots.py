@@ -54,8 +54,6 @@ class Slot:
 
 
 SLOTS = [
-    Slot("form_submit", "Form submission (server time, p95)", "ms", "5", "plain Django view",
-         Goal("<", 100, "ms"), higher_is_better=False),
     Slot("segment_count", "Segment count: 3 conditions, one on events", "ms", "segments",
          "the equivalent hand-written SQL", Goal("<=", 1_000, "ms", at_scale="1m"), higher_is_better=False,
          probe="py:contacts.segments:segment_count", notes="and a single-contact check"),
