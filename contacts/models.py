@@ -446,7 +446,9 @@ class TrackingSettings(models.Model):
 
     @property
     def domains(self) -> list[str]:
-        return [line.strip().lower() for line in self.allowed_domains.splitlines() if line.strip()]
+        from contacts.tracking import domain_lines
+
+        return domain_lines(self.allowed_domains)
 
 
 class Visitor(models.Model):

@@ -62,7 +62,7 @@ def bulk_action_run(job_id: str) -> None:
 
 # --- Lead forms: double opt-in confirmation email (contacts.leadforms.optin; added by the public form side) ---
 
-@shared_task(name="contacts.tasks.send_opt_in_email", autoretry_for=(OperationalError,), max_retries=5,
+@shared_task(name="contacts.tasks.send_opt_in_email", autoretry_for=(OperationalError, OSError), max_retries=5,
              retry_backoff=True)
 def send_opt_in_email(request_id: int) -> bool:
     """Send the confirmation email of an OptInRequest exactly once (claims the row); False when already sent."""

@@ -27,8 +27,8 @@ from contacts.events import publish_on_commit
 from contacts.inputs import valid_email
 from contacts.models import Contact, PageVisit, Visitor
 
-__all__ = ["KEY_PATTERN", "attach_visits", "clean_text", "clean_url", "domain_allowed", "new_key", "origin_host",
-           "rate_limited", "visit_record", "visitor_identify"]
+__all__ = ["KEY_PATTERN", "attach_visits", "clean_text", "clean_url", "domain_allowed", "domain_lines", "new_key",
+           "origin_host", "rate_limited", "visit_record", "visitor_identify"]
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +77,11 @@ def origin_host(origin: str) -> str | None:
         return parts.hostname if parts.scheme in ("http", "https") else None
     except ValueError:
         return None
+
+
+def domain_lines(text: str) -> list[str]:
+    """The domains of a "one domain a line" setting, lowercased, without a leading "@" or trailing dot."""
+    return [line.strip().lower().lstrip("@").rstrip(".") for line in (text or "").splitlines() if line.strip()]
 
 
 def domain_allowed(host: str | None, domains: list[str]) -> bool:

@@ -8,9 +8,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from contacts.models import CustomField, LeadForm, LeadFormField
-from contacts.tracking import DOMAIN_PATTERN, domain_allowed, origin_host
+from contacts.tracking import DOMAIN_PATTERN, domain_allowed, domain_lines, origin_host
 
-__all__ = ["BUILTIN_TARGETS", "available_targets", "domain_lines", "leadform_create", "leadform_delete",
+__all__ = ["BUILTIN_TARGETS", "available_targets", "leadform_create", "leadform_delete",
            "leadform_fields_set", "leadform_update"]
 
 BUILTIN_TARGETS = {"email": "Email", "first_name": "First name", "last_name": "Last name", "phone": "Phone",
@@ -28,10 +28,6 @@ def available_targets() -> dict[str, str]:
     for key, label in CustomField.objects.for_contacts().values_list("key", "label"):
         targets[f"fields.{key}"] = label
     return targets
-
-
-def domain_lines(text: str) -> list[str]:
-    return [line.strip().lower().rstrip(".") for line in (text or "").splitlines() if line.strip()]
 
 
 def _clean_settings(form: LeadForm) -> None:

@@ -24,7 +24,7 @@ from contacts.fields import clean_field_value, custom_fields_by_key
 from contacts.inputs import valid_email
 from contacts.leadforms.publish import HONEYPOT
 from contacts.leadforms.stats import form_count
-from contacts.models import Contact, LeadFormSubmission, OptInRequest, Subscription, Visitor
+from contacts.models import Channel, Contact, LeadFormSubmission, OptInRequest, Subscription, Visitor
 
 __all__ = ["SubmitResult", "form_submit"]
 
@@ -42,10 +42,6 @@ class SubmitResult:
     @property
     def ok(self) -> bool:
         return self.status in ("ok", "spam")  # spam looks like success from outside
-
-
-def _domains(text: str) -> list[str]:
-    return [line.strip().lower().lstrip("@").rstrip(".") for line in (text or "").splitlines() if line.strip()]
 
 
 def _get(data, name: str) -> str:
@@ -114,7 +110,7 @@ def form_submit(form, data, *, ip: str, page_url: str = "", visitor_key: str = "
         return SubmitResult("invalid", errors)
     # --- Stricter checks ----------------------------------------------------------------------------------
     email = values["email"]
-    if tracking.domain_allowed(email.rsplit("@", 1)[1], _domains(form.blocked_email_domains)):
+    if tracking.domain_allowed(email.rsplit("@", 1)[1], tracking.domain_lines(form.blocked_email_domains)):
         _reject(form)
         return SubmitResult("invalid", {"email": ["Please use another email address."]})
     if form.reject_links and any(_LINK.search(v) for k, v in values.items() if k != "email"):
@@ -190,7 +186,7 @@ def _accept(form, values: dict, custom: dict, *, email: str, ip: str, page_url: 
         deal_create(title=f"{label}: {who}"[:200], pipeline=form.pipeline, contact=contact, owner=form.deal_owner)
     if tracking.KEY_PATTERN.fullmatch(visitor_key or "") and Visitor.objects.filter(key=visitor_key).exists():
         tracking.visitor_identify(visitor_key, email)
-    event_record(contact=contact, type="form_submitted", channel="website", source="form",
+    event_record(contact=contact, type="form_submitted", channel=Channel.FORM, source="form",
                  properties={"form_id": form.pk, "form": form.name, "lead_magnet": form.lead_magnet,
                              "page_url": page_url})
     if unconfirmed:

@@ -44,7 +44,7 @@ def _form(key: str) -> LeadForm:
 
 
 def _domains(form) -> list[str]:
-    return [line.strip().lower() for line in (form.allowed_domains or "").splitlines() if line.strip()]
+    return tracking.domain_lines(form.allowed_domains)
 
 
 def _safe_redirect(form) -> str:

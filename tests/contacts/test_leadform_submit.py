@@ -58,6 +58,7 @@ def test_creates_contact_submission_tags_lists_and_event(django_capture_on_commi
     assert Subscription.objects.get(contact=contact, list=double).status == "unconfirmed"
     event = Event.objects.get(contact=contact, type="form_submitted")
     assert event.properties["form_id"] == form.pk and event.properties["lead_magnet"] == "Pricing ebook"
+    assert event.channel == "form"  # a touchpoint on the form channel (DOMAIN.md §2)
     assert OptInRequest.objects.get(contact=contact).lists.get() == double
     assert callbacks  # published (and the email task queued) only on commit
     assert LeadFormDay.objects.get(form=form).submissions == 1
