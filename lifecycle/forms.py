@@ -4,15 +4,25 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils import dateformat, timezone
 
-__all__ = ["OverviewPeriodForm", "Period", "StageForm"]
+__all__ = ["OverviewPeriodForm", "Period", "StageForm", "add_service_errors"]
 
 #: The overview's quick choices, in days.
 PERIOD_DAYS = (7, 30, 90, 365)
 DEFAULT_PERIOD_DAYS = 30
 # Far enough for any real report, and keeps `end + 1 day` away from date.max.
 EARLIEST, LATEST = date(1970, 1, 1), date(2100, 12, 31)
+
+
+def add_service_errors(form: forms.Form, error: ValidationError) -> None:
+    """A service's ValidationError on the form: by field when the form has that field, else at its top."""
+    if hasattr(error, "error_dict"):
+        for name, errors in error.error_dict.items():
+            form.add_error(name if name in form.fields else None, errors)
+    else:
+        form.add_error(None, error)
 
 
 @dataclass(frozen=True)

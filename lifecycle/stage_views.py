@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from lifecycle import services
-from lifecycle.forms import StageForm
+from lifecycle.forms import StageForm, add_service_errors
 from lifecycle.models import LifecycleStage, StageSet
 from lifecycle.selectors import stage_sets_with_stages, stage_usage, stages_with_contact_counts
 from users.permissions import has_role
@@ -65,14 +65,6 @@ def _row_context(stage: LifecycleStage, **extra) -> dict:
             "last_position": stage.stage_set.stages.count() - 1, **extra}
 
 
-def _add_errors(form, error: ValidationError) -> None:
-    """The service's errors, by field when the field is on the form."""
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
-
 
 def _page(request, *, status: int = 200, forms: dict | None = None):
     """The whole settings page; `forms` maps ("add", set id) to a bound form with errors."""
@@ -118,7 +110,7 @@ def stage_add(request, pk: int):
         try:
             stage = services.stage_create(stage_set=stage_set, by=request.user, **form.cleaned_data)
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_errors(form, exc)
         else:
             messages.success(request, f"Added “{stage.name}” to {stage_set}.")
             if not request.htmx:
@@ -152,7 +144,7 @@ def stage_edit(request, pk: int):
             try:
                 services.stage_update(stage=stage, by=request.user, **form.cleaned_data)
             except ValidationError as exc:
-                _add_errors(form, exc)
+                add_service_errors(form, exc)
             else:
                 messages.success(request, f"Saved “{stage.name}”.")
                 if not request.htmx:

@@ -31,6 +31,7 @@ from contacts.accounts import (
 )
 from contacts.models import Account, Contact
 from contacts.services import contact_update
+from lifecycle.forms import add_service_errors
 from pipelines.models import Deal
 from users.models import User
 from users.permissions import visible_to
@@ -149,13 +150,6 @@ class AccountForm(forms.Form):
             raise ValidationError(f"Several accounts are called “{value}”: pick the one you mean from the list.")
         raise ValidationError(f"There is no account “{value}”. Pick one from the list, or add it first.")
 
-    def add_service_errors(self, error: ValidationError) -> None:
-        if hasattr(error, "error_dict"):
-            for name, errors in error.error_dict.items():
-                self.add_error(name if name in self.fields else None, errors)
-        else:
-            self.add_error(None, error)
-
     def mark_invalid(self) -> "AccountForm":
         """Flag fields with errors for Bootstrap and screen readers; the first one gets the focus."""
         first = True
@@ -252,7 +246,7 @@ def account_new(request):
         try:
             account = account_create(user=request.user, **form.cleaned_data)
         except ValidationError as error:
-            form.add_service_errors(error)
+            add_service_errors(form, error)
         else:
             messages.success(request, f"Added the account “{account.name}”.")
             return redirect("contacts:account_detail", pk=account.pk)
@@ -274,7 +268,7 @@ def account_edit(request, pk: int):
         try:
             account = account_update(account=account, user=request.user, **form.cleaned_data)
         except ValidationError as error:
-            form.add_service_errors(error)
+            add_service_errors(form, error)
         else:
             messages.success(request, f"Saved “{account.name}”.")
             return redirect("contacts:account_detail", pk=account.pk)

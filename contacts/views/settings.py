@@ -10,7 +10,6 @@ deleting always goes through a confirmation page that says what will be lost.
 from functools import wraps
 from urllib.parse import urlencode
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -22,6 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from contacts import catalog
 from contacts.catalog_forms import CustomFieldForm, ListForm, TagForm, contacts_phrase, records_phrase
 from contacts.models import ContactList, CustomField, Subscription, Tag
+from lifecycle.forms import add_service_errors
 
 __all__ = ["urlpatterns"]
 
@@ -53,14 +53,6 @@ def catalog_permission(model, action: str = "view"):
 
     return decorator
 
-
-def _add_errors(form: forms.Form, error: ValidationError) -> None:
-    """A service's errors, on the form's field of the same name (or at the top of the form)."""
-    if hasattr(error, "error_dict"):
-        for name, errors in error.error_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
 
 
 def _form_page(request, *, form, title: str, heading: str, intro: str, submit: str, cancel: str, crumb: str,
@@ -126,7 +118,7 @@ def field_create(request):
         try:
             field = catalog.custom_field_create(object=object, **form.cleaned_data)
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             note = " Range filters on it get faster in a moment, once its index is built." \
                 if field.type in catalog.RANGE_TYPES else ""
@@ -153,7 +145,7 @@ def field_edit(request, pk: int):
         try:
             catalog.custom_field_update(field=field, **form.cleaned_data)
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, f"Saved the field “{field.label}”.")
             return redirect(_fields_url(field.object, f"field-{field.pk}"))
@@ -241,7 +233,7 @@ def tag_create(request):
         try:
             tag = catalog.tag_create(name=form.cleaned_data["name"])
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, f"Added the tag “{tag.name}”.")
             return redirect(_tags_url(tag.name))
@@ -270,7 +262,7 @@ def tag_edit(request, pk: int):
         try:
             catalog.tag_rename(tag=tag, name=form.cleaned_data["name"])
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, f"Renamed “{old}” to “{tag.name}”.")
             return redirect(_tags_url(tag.name))
@@ -344,7 +336,7 @@ def list_create(request):
         try:
             contact_list = catalog.list_create(**form.cleaned_data)
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, f"Added the list “{contact_list.name}”.")
             return redirect(reverse("contacts-settings:lists") + f"#list-{contact_list.pk}")
@@ -364,7 +356,7 @@ def list_edit(request, pk: int):
         try:
             catalog.list_update(contact_list=contact_list, **form.cleaned_data)
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, f"Saved the list “{contact_list.name}”.")
             return redirect(reverse("contacts-settings:lists") + f"#list-{contact_list.pk}")

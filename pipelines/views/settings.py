@@ -22,6 +22,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from lifecycle.forms import add_service_errors
 from pipelines import services
 from pipelines.models import DEFAULT_STAGES, Deal, DealStageHistory, LostReason, Pipeline, Stage
 from pipelines.settings_forms import LostReasonForm, PipelineCreateForm, PipelineForm, StageDeleteForm, StageForm
@@ -47,14 +48,6 @@ def admin_required(view):
 
     return wrapper
 
-
-def _add_errors(form, error: ValidationError) -> None:
-    """A service's errors, on the form's field of the same name (or at the top of the form)."""
-    if hasattr(error, "error_dict"):
-        for name, errors in error.error_dict.items():
-            form.add_error(name if name in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
 
 
 def _invalid(request) -> int:
@@ -128,7 +121,7 @@ def pipeline_create(request):
         try:
             pipeline = services.pipeline_create(name=form.cleaned_data["name"].strip())
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, f"Created the pipeline “{pipeline.name}” with the default stages.")
             return redirect(_pipeline_url(pipeline.pk))
@@ -171,7 +164,7 @@ def pipeline_edit(request, pk: int):
             services.pipeline_update(pipeline=pipeline, **form.cleaned_data)
         except ValidationError as error:
             pipeline.refresh_from_db()
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, f"Saved “{pipeline.name}”.")
             if not request.htmx:
@@ -230,7 +223,7 @@ def stage_add(request, pk: int):
         try:
             stage = services.stage_create(pipeline=pipeline, **form.cleaned_data)
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, f"Added the stage “{stage.name}”.")
             if not request.htmx:
@@ -263,7 +256,7 @@ def stage_edit(request, pk: int):
             try:
                 services.stage_update(stage=stage, **form.cleaned_data)
             except ValidationError as error:
-                _add_errors(form, error)
+                add_service_errors(form, error)
             else:
                 messages.success(request, f"Saved the stage “{stage.name}”.")
                 if not request.htmx:
@@ -321,7 +314,7 @@ def stage_delete(request, pk: int):
         try:
             services.stage_delete(stage=stage, move_deals_to=form.cleaned_data["move_deals_to"])
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_service_errors(form, exc)
             error = " ".join(form.non_field_errors())
         else:
             target = form.cleaned_data["move_deals_to"]
@@ -364,7 +357,7 @@ def lost_reason_add(request):
         try:
             reason = services.lost_reason_create(name=form.cleaned_data["name"])
         except ValidationError as error:
-            _add_errors(form, error)
+            add_service_errors(form, error)
         else:
             messages.success(request, f"Added the lost reason “{reason.name}”.")
             if not request.htmx:
@@ -395,7 +388,7 @@ def lost_reason_edit(request, pk: int):
             try:
                 services.lost_reason_update(reason=reason, name=form.cleaned_data["name"])
             except ValidationError as error:
-                _add_errors(form, error)
+                add_service_errors(form, error)
             else:
                 messages.success(request, f"Renamed “{old}” to “{reason.name}”; lost deals keep it under the new "
                                           f"name." if old != reason.name else f"Saved “{reason.name}”.")
