@@ -4,7 +4,8 @@ notes, tasks and a year of touchpoints.
 Two steps of `seed_demo` (lifecycle/management/commands/seed_demo.py):
 - `seed` runs after the users, before the lifecycle journeys and the deals;
 - `seed_followups` runs after the deals: tasks and notes on deals, lead statuses that match the
-  lifecycle stages, and each contact's last activity from the finished timeline.
+  lifecycle stages, each contact's last activity from the finished timeline, and the demo lead forms with
+  their history (contacts.leadforms.demo).
 Both do nothing the second time. Rows are bulk-created and backdated, with their timeline events.
 """
 
@@ -384,7 +385,14 @@ def _update_last_activity() -> None:
 
 
 def seed_followups(*, rng, context: dict) -> str:
-    """After the deals exist: tasks and notes on deals, and lead statuses that follow the lifecycle stages."""
+    """After the deals exist: tasks and notes on deals, lead statuses that follow the lifecycle stages, and the
+    lead forms (each part seeded once)."""
+    from contacts.leadforms import demo as leadforms_demo
+
+    return f"{_seed_deal_followups(rng=rng, context=context)}\n  {leadforms_demo.seed(rng=rng, context=context)}"
+
+
+def _seed_deal_followups(*, rng, context: dict) -> str:
     from pipelines.models import Deal
 
     contacts = demo_contacts()
