@@ -1,7 +1,4 @@
-"""Forms (marketer side): the list of lead-capture forms at /forms/ (docs/forms.md).
-
-The editor, Publish section and analytics pages are still to come; see docs/forms.md.
-"""
+"""Forms (marketer side) at /forms/ (docs/forms.md): the list, the editor (leadform_editor) and analytics."""
 
 from datetime import timedelta
 
@@ -14,17 +11,13 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from contacts.models import LeadForm, LeadFormDay
-from users.permissions import has_role
-from users.roles import Role
+from contacts.views.leadform_analytics import form_analytics
+from contacts.views.leadform_editor import form_delete, form_edit, form_fields, form_new, may_edit
 
 __all__ = ["urlpatterns"]
 
 PER_PAGE = 25
 LIST_DAYS = 30
-
-
-def may_edit(user) -> bool:
-    return has_role(user, Role.ADMIN, Role.MARKETER)
 
 
 @login_required
@@ -51,4 +44,9 @@ def form_list(request):
 
 urlpatterns = [
     path("", form_list, name="list"),
+    path("new/", form_new, name="new"),
+    path("<int:pk>/", form_edit, name="edit"),
+    path("<int:pk>/fields/", form_fields, name="fields"),
+    path("<int:pk>/delete/", form_delete, name="delete"),
+    path("<int:pk>/analytics/", form_analytics, name="analytics"),
 ]

@@ -115,6 +115,38 @@
     });
   });
 
+  // A "Copy" button copies the text of the element its data-copy selector names (an input, a textarea
+  // or any element's text), then says so.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-copy]");
+    if (!button) {
+      return;
+    }
+    var source = document.querySelector(button.getAttribute("data-copy"));
+    if (!source) {
+      return;
+    }
+    var text = "value" in source ? source.value : source.textContent;
+    function copied() {
+      toast("success", "Copied to the clipboard.");
+    }
+    function fallback() {
+      if (source.select) {
+        source.select();
+      }
+      if (document.execCommand && document.execCommand("copy")) {
+        copied();
+      } else {
+        toast("error", "Could not copy: select the text and press Ctrl+C.");
+      }
+    }
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(copied, fallback);
+    } else {
+      fallback();
+    }
+  });
+
   document.addEventListener("messages", onMessages);
   document.addEventListener("htmx:responseError", onResponseError);
   document.addEventListener("htmx:sendError", onSendError);

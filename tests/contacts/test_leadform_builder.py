@@ -1,4 +1,4 @@
-"""The marketer side of lead-capture forms: builder services (views are not built yet; see the report)."""
+"""The marketer side of lead-capture forms: the builder services (the pages are in test_leadform_editor.py)."""
 
 import pytest
 from django.core.exceptions import ValidationError
