@@ -20,7 +20,9 @@ from contacts.models import (
     Contact,
     CustomField,
     Event,
+    LeadFormSubmission,
     Note,
+    OptInRequest,
     PageVisit,
     Subscription,
     Tag,
@@ -374,7 +376,10 @@ def contacts_merge(*, primary: Contact, duplicate: Contact, choices: dict[str, s
         "consents": Consent.objects.filter(contact=duplicate).update(contact=primary),
         "stage_transitions": StageTransition.objects.filter(contact=duplicate).update(contact=primary),
         "deals": Deal.objects.filter(contact=duplicate).update(contact=primary),
+        "form_submissions": LeadFormSubmission.objects.filter(contact=duplicate).update(contact=primary),
     }
+    # A pending double opt-in stays confirmable: its link confirms the primary's unconfirmed subscriptions.
+    OptInRequest.objects.filter(contact=duplicate).update(contact=primary)
     moved["other_deals"] = _move_other_deals(primary, duplicate)
     # Site tracking: the duplicate's visitors and attached visits are the primary's now (not re-attached later).
     Visitor.objects.filter(contact=duplicate).update(contact=primary)

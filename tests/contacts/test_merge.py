@@ -381,3 +381,27 @@ def test_contacts_the_user_cannot_see_cannot_be_merged(client, personas):
 
     assert response.status_code == 404
     assert Contact.objects.count() == 2
+
+
+def test_merging_keeps_the_duplicates_form_submissions_and_pending_opt_in_on_the_primary():
+    from contacts.leadforms.builder import leadform_create
+    from contacts.leadforms.optin import confirm_token, opt_in_confirm
+    from contacts.models import LeadFormSubmission, OptInRequest
+
+    weekly = ContactList.objects.create(name="Weekly", double_opt_in=True)
+    form = leadform_create(name="Ebook")
+    primary = contact_create(email="ada@acme.com")
+    duplicate = contact_create(email="ada.lovelace@gmail.com")
+    submission = LeadFormSubmission.objects.create(form=form, contact=duplicate, data={"email": duplicate.email},
+                                                   submitted_at=timezone.now())
+    list_subscription_set(contact=duplicate, contact_list=weekly, status=Status.UNCONFIRMED, source="form")
+    request = OptInRequest.objects.create(submission=submission, contact=duplicate)
+    request.lists.set([weekly])
+
+    merged = contacts_merge(primary=primary, duplicate=duplicate)
+
+    assert LeadFormSubmission.objects.get().contact == merged
+    assert OptInRequest.objects.get().contact == merged
+    assert opt_in_confirm(confirm_token(request)) is not None
+    assert Subscription.objects.get(contact=merged, list=weekly).status == Status.SUBSCRIBED
+    assert Event.objects.get(contact=merged, type="contacts_merged").properties["moved"]["form_submissions"] == 1
