@@ -9,7 +9,13 @@ slot with a real measurement in a module of its own and lists it in `SCENARIOS`.
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
-__all__ = ["Context", "Goal", "Result", "Scenario", "scenarios"]
+__all__ = ["Context", "Goal", "Result", "Scenario", "p95", "scenarios"]
+
+
+def p95(samples: list[float]) -> float:
+    """The 95th percentile of timed samples (nearest rank)."""
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from django.db import connection
 from django.test import Client
 
-from bench.scenarios import Context, Goal, Result
+from bench.scenarios import Context, Goal, Result, p95
 from contacts.leadforms import publish
 from contacts.models import Contact, ContactList, LeadForm, LeadFormField, Tag
 from pipelines.models import Pipeline
@@ -32,10 +32,6 @@ WARMUP = 10
 ISSUE = "5"
 PREFIX = "bench-form-"
 
-
-def _p95(samples: list[float]) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
 def _timed(call) -> tuple[float, int]:
@@ -92,7 +88,7 @@ def form_submit(ctx: Context, *, runs: int = RUNS) -> list[Result]:
         made = Contact.objects.filter(email__startswith=PREFIX).count()
     finally:
         _cleanup(form)
-    figure, baseline = _p95(figures), _p95(baselines)
+    figure, baseline = p95(figures), p95(baselines)
     notes = (f"p95 of {runs} submissions (median {statistics.median(figures):.1f} ms) to /f/<key>/submit/ in "
              f"process: contact, submission, event, tag, list, deal; every fifth an existing contact; "
              f"{made} contacts made; baseline median {statistics.median(baselines):.2f} ms")

@@ -35,7 +35,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
-from bench.scenarios import Context, Goal, Result
+from bench.scenarios import Context, Goal, Result, p95
 from pipelines.models import Deal, DealStageHistory, Pipeline, Stage
 from pipelines.services import pipeline_create
 from users.models import User
@@ -59,10 +59,6 @@ def _ms(call: Callable[[], object]) -> float:
     call()
     return (time.perf_counter() - started) * 1000
 
-
-def _p95(samples: list[float]) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
 def _admin() -> User:
@@ -263,14 +259,14 @@ def deal_move(ctx: Context, *, deals: int = BOARD_DEALS, moves: int = MOVES) -> 
                                        .values_list("stage_id", "position")))
     figure, baseline = statistics.median(figures), statistics.median(baselines)
     notes = (f"median of {moves} moves to a random place in another column of a {deals:,}-deal board; "
-             f"p95 {_p95(figures):.1f} ms (baseline {_p95(baselines):.2f}); {queries} SQL queries a move "
+             f"p95 {p95(figures):.1f} ms (baseline {p95(baselines):.2f}); {queries} SQL queries a move "
              f"(lock, bounds, the neighbours' keys, history, timeline event); {slowest}")
     result = Result(name="deal_move", title="Deal move", unit="ms", figure=figure, baseline=baseline,
                     baseline_label="one hand-written UPDATE", higher_is_better=False, goal=Goal("<", 50, "ms"),
                     issue=ISSUE, notes=notes,
                     details={"deals": deals, "moves": moves, "queries": queries, "slowest": slowest,
-                             "p95_ms": _p95(figures),
-                             "baseline_p95_ms": _p95(baselines), "samples_ms": [round(v, 2) for v in figures]})
+                             "p95_ms": p95(figures),
+                             "baseline_p95_ms": p95(baselines), "samples_ms": [round(v, 2) for v in figures]})
     if not distinct:
         result.status, result.notes = "error", notes + "; two cards of a column shared a sort key after the moves"
     return [result]
@@ -381,16 +377,16 @@ def board_render(ctx: Context, *, deals: int = BOARD_DEALS, runs: int = RUNS) ->
             small_queries = _queries(small_get)[0]
     figure, baseline = statistics.median(figures), statistics.median(baselines)
     constant = small_queries is None or small_queries == queries
-    notes = (f"median of {runs}, in process (Django test client), as the admin; p95 {_p95(figures):.1f} ms "
-             f"(baseline {_p95(baselines):.1f}); {queries} SQL queries, {cards} cards; {slowest}")
+    notes = (f"median of {runs}, in process (Django test client), as the admin; p95 {p95(figures):.1f} ms "
+             f"(baseline {p95(baselines):.1f}); {queries} SQL queries, {cards} cards; {slowest}")
     if small_queries is not None:
         notes += f"; the data set's Sales board ({small_open:,} open deals): {small_queries} queries"
     result = Result(name="board_render", title=title, unit="ms", figure=figure, baseline=baseline,
                     baseline_label=label, higher_is_better=False, goal=goal, issue=ISSUE, notes=notes,
                     details={"deals": deals, "runs": runs, "queries": queries, "slowest": slowest, "cards": cards,
                              "small_board_open_deals": small_open, "small_board_queries": small_queries,
-                             "constant_queries": constant, "p95_ms": _p95(figures),
-                             "baseline_p95_ms": _p95(baselines), "samples_ms": [round(v, 1) for v in figures]})
+                             "constant_queries": constant, "p95_ms": p95(figures),
+                             "baseline_p95_ms": p95(baselines), "samples_ms": [round(v, 1) for v in figures]})
     if not constant:
         result.status = "MISS"
         result.notes += " — the query count grows with the deals"
@@ -485,11 +481,11 @@ def _measure_metrics(pipeline, metrics, *, runs, title, label, goal) -> Result:
     closed = Deal.objects.filter(pipeline=pipeline, closed_at__gte=start, closed_at__lt=end).count()
     history = DealStageHistory.objects.filter(stage__in=Stage.objects.filter(pipeline=pipeline).values("pk")).count()
     figure, baseline = statistics.median(figures), statistics.median(baselines)
-    notes = (f"median of {runs}, as the admin; p95 {_p95(figures):.1f} ms (baseline {_p95(baselines):.1f}); "
+    notes = (f"median of {runs}, as the admin; p95 {p95(figures):.1f} ms (baseline {p95(baselines):.1f}); "
              f"{queries} SQL queries ({slowest}); a pipeline of {deals:,} deals ({open_deals:,} open), {closed:,} "
              f"closed in the year, {history:,} stays in its history")
     return Result(name="pipeline_metrics", title=title, unit="ms", figure=figure, baseline=baseline,
                   baseline_label=label, higher_is_better=False, goal=goal, issue=ISSUE, notes=notes,
                   details={"runs": runs, "queries": queries, "deals": deals, "closed_in_period": closed,
-                           "history_rows": history, "p95_ms": _p95(figures), "baseline_p95_ms": _p95(baselines),
+                           "history_rows": history, "p95_ms": p95(figures), "baseline_p95_ms": p95(baselines),
                            "start": start.isoformat(), "end": end.isoformat()})
