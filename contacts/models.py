@@ -603,15 +603,18 @@ class LeadFormDay(models.Model):
 class OptInRequest(models.Model):
     """A double opt-in confirmation owed to a contact for a submission's double opt-in lists.
 
-    The submission is the idempotency key of the email (unique): a retried task finds `sent_at` set and does
-    not send again. Clicking the signed link moves the contact's unconfirmed subscriptions to these lists
-    to subscribed and sets `confirmed_at`.
+    The row is the idempotency key of the email (its submission is unique). Sending claims it first: `sending_at`
+    is set and committed before the SMTP send, and `sent_at` after it, so a retried task finds the claim (or
+    `sent_at`) and does not send again. A claim older than `optin.SEND_CLAIM_TIMEOUT` without `sent_at` may be
+    claimed again (see `contacts.leadforms.optin.opt_in_send`). Clicking the signed link moves the contact's
+    unconfirmed subscriptions to these lists to subscribed and sets `confirmed_at`.
     """
 
     submission = models.OneToOneField(LeadFormSubmission, on_delete=models.CASCADE, related_name="opt_in")
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="opt_in_requests")
     lists = models.ManyToManyField(ContactList, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+    sending_at = models.DateTimeField(null=True, blank=True)  # the send claim; cleared when SMTP fails
     sent_at = models.DateTimeField(null=True, blank=True)
     confirmed_at = models.DateTimeField(null=True, blank=True)
 

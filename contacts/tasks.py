@@ -65,7 +65,10 @@ def bulk_action_run(job_id: str) -> None:
 @shared_task(name="contacts.tasks.send_opt_in_email", autoretry_for=(OperationalError, OSError), max_retries=5,
              retry_backoff=True)
 def send_opt_in_email(request_id: int) -> bool:
-    """Send the confirmation email of an OptInRequest exactly once (claims the row); False when already sent."""
+    """Send the confirmation email of an OptInRequest once (see opt_in_send); False when sent or being sent.
+
+    An SMTP failure (an OSError) releases the row's send claim and is retried here with backoff.
+    """
     from contacts.leadforms.optin import opt_in_send
 
     return opt_in_send(request_id)

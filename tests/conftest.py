@@ -2,9 +2,13 @@
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
@@ -58,15 +62,75 @@ def _test_database_url() -> str:
     return urlunparse(parts._replace(path="/" + connection.settings_dict["NAME"]))
 
 
+class SmtpInbox:
+    """An aiosmtpd handler that keeps every email it accepts, for tests to wait for.
+
+    `refuse(address, reply, ...)` makes the next DATA commands for that recipient answer with those replies
+    (e.g. "451 4.3.0 Try again later") instead of accepting.
+    """
+
+    def __init__(self):
+        self.url = ""
+        self.messages: list[EmailMessage] = []
+        self.refused: list[str] = []  # the recipients of each refused DATA
+        self._refusals: dict[str, list[str]] = {}
+        self._lock = threading.Lock()
+
+    def refuse(self, address: str, *replies: str) -> None:
+        with self._lock:
+            self._refusals.setdefault(address.lower(), []).extend(replies)
+
+    def to(self, address: str) -> list[EmailMessage]:
+        """The accepted emails sent to `address`."""
+        with self._lock:
+            return [m for m in self.messages if address.lower() in str(m["To"]).lower()]
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        with self._lock:
+            for rcpt in envelope.rcpt_tos:
+                pending = self._refusals.get(rcpt.lower())
+                if pending:
+                    self.refused.append(rcpt)
+                    return pending.pop(0)
+            self.messages.append(message_from_bytes(envelope.original_content or envelope.content,
+                                                    policy=policy.default))
+        return "250 OK"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 @pytest.fixture(scope="session")
-def celery_worker(django_db_setup, django_db_blocker):
+def smtp_inbox():
+    """A real SMTP server (aiosmtpd) for the session; the Celery worker sends its email here (EMAIL_URL)."""
+    from aiosmtpd.controller import Controller
+
+    inbox = SmtpInbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    inbox.url = f"smtp://127.0.0.1:{port}?timeout=5"
+    try:
+        yield inbox
+    finally:
+        controller.stop()
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker, smtp_inbox, live_server):
     """A `celery worker` process on the real Redis broker and the test database.
 
-    Tests that use it must commit their data (`@pytest.mark.django_db(transaction=True)`).
+    Its email goes to the session's `smtp_inbox` (EMAIL_URL), and the links it writes point at the session's
+    `live_server` (SITE_URL), so a browser can follow them. Tests that use it must commit their data
+    (`@pytest.mark.django_db(transaction=True)`; live_server asks for that too).
     """
     from lifecycle.celery import QUEUES, app
 
-    env = {**os.environ, "DATABASE_URL": _test_database_url(), "DB_CONN_MAX_AGE": "0"}
+    env = {**os.environ, "DATABASE_URL": _test_database_url(), "DB_CONN_MAX_AGE": "0",
+           "EMAIL_URL": smtp_inbox.url, "SITE_URL": live_server.url}
     (BASE_DIR / "var").mkdir(exist_ok=True)
     log = open(BASE_DIR / "var" / "test-worker.log", "w")  # noqa: SIM115 - lives as long as the worker
     worker = subprocess.Popen(
