@@ -475,6 +475,9 @@ class PageVisit(models.Model):
     #: The first page of a visit: no page from this visitor in the 30 minutes before.
     is_entry = models.BooleanField(default=False)
     occurred_at = models.DateTimeField()
+    #: The id of the Redis stream entry it was written from (contacts.tracking.visits_write): writing the same
+    #: entry again (a drain that died before acknowledging it) stores nothing.
+    stream_id = models.CharField(max_length=40, null=True, blank=True, unique=True, editable=False)
 
     class Meta:
         ordering = ["-occurred_at", "-id"]

@@ -72,3 +72,13 @@ def send_opt_in_email(request_id: int) -> bool:
     from contacts.leadforms.optin import opt_in_send
 
     return opt_in_send(request_id)
+
+
+# --- Site tracking: write the visits /t/collect queued in Redis (contacts.tracking; beat, every second) -------
+
+@shared_task(name="contacts.tasks.tracking_visits_drain")
+def tracking_visits_drain() -> int:
+    """Write the page visits waiting in the Redis stream; entries of a drain that died are taken over."""
+    from contacts import tracking
+
+    return tracking.visits_drain()

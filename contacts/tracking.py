@@ -1,51 +1,120 @@
 """Site tracking: visitors, page visits, and linking them to contacts (docs/tracking.md).
 
-    visitor, visit = visit_record(key, url=..., title=..., referrer=...)   # key: the cookie's, or "" / unknown
-    visitor_identify(visitor, email)                                      # links, and attaches earlier visits
+How a page visit flows:
 
-Page visits are PageVisit rows keyed by the visitor, so anonymous visits are kept. Once the visitor is linked
-to a contact, its visits not yet attached become `page_visited` Events on that contact in ONE statement
-(UPDATE ... RETURNING feeding an INSERT ... SELECT), published on commit like every other event.
+    POST /t/collect   collect_request(ip, limit=..., visit=...)   ONE Redis round trip (a Lua script): count the
+                      request against the IP's rate limit and, when under it, XADD the visit to the STREAM.
+                      No database work: settings are cached in-process (tracking_config), visitor keys are signed.
+    beat, every 1 s   visits_drain()   XREADGROUP a batch, visits_write() it in one transaction, XACK + XDEL
+                      after commit. Entries of a drain that died are re-claimed (XAUTOCLAIM) and written again:
+                      the entry id is unique on the PageVisit row (ON CONFLICT DO NOTHING), so nothing doubles.
+    identify / forms  visitor_identify(key, email)   links the visitor and attaches the visits written so far;
+                      visits still in the stream are attached by visits_write when they land, because it
+                      attaches every visit of an already-linked visitor.
+
+visits_write() is the one place that writes page visits (the drain; and the request itself when Redis is down).
+Attaching is one statement (UPDATE ... RETURNING feeding INSERT INTO contacts_event ... SELECT), published on
+commit like every other event.
 """
 
+import base64
+import functools
+import hashlib
+import hmac
+import json
 import logging
 import re
 import secrets
+import threading
 import time
-from datetime import datetime, timedelta
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
+import redis
+from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
-from django.db.models import Value
-from django.db.models.functions import Greatest
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
+from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
-from redis.exceptions import RedisError
+from redis.exceptions import NoScriptError, RedisError, ResponseError
 
 from contacts.events import publish_on_commit
 from contacts.inputs import valid_email
-from contacts.models import Contact, PageVisit, Visitor
+from contacts.models import Contact, PageVisit, TrackingSettings, Visitor
 
-__all__ = ["KEY_PATTERN", "attach_visits", "clean_text", "clean_url", "domain_allowed", "domain_lines", "new_key",
-           "origin_host", "rate_limited", "visit_record", "visitor_identify"]
+__all__ = ["KEY_PATTERN", "STREAM", "TrackingConfig", "attach_visits", "clean_text", "clean_url",
+           "collect_request", "config_forget", "domain_allowed", "domain_lines", "key_known", "key_signed",
+           "new_key", "origin_host", "rate_limited", "tracking_config", "visitor_identify", "visits_drain",
+           "visits_write"]
 
 logger = logging.getLogger(__name__)
 
-#: What a visitor key looks like (secrets.token_urlsafe(24) gives 32 characters).
+#: What a visitor key looks like: new ones are 40 characters (24 random + a 16-character signature); keys
+#: made before signing (secrets.token_urlsafe(24), 32 characters) are still accepted when the database has them.
 KEY_PATTERN = re.compile(r"[A-Za-z0-9_-]{32,64}")
+_RANDOM_CHARS = 24
+_SIGNATURE_CHARS = 16
 #: A page within this long after the visitor's previous one is part of the same visit (not an entry page).
 SESSION_GAP = timedelta(minutes=30)
 MAX_URL = PageVisit._meta.get_field("url").max_length
 MAX_TITLE = PageVisit._meta.get_field("title").max_length
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SPACE = re.compile(r"\s")
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 DOMAIN_PATTERN = re.compile(rf"(?=.{{1,253}}$)(?:{_LABEL}\.)*{_LABEL}")
 
+#: The Redis stream of visits waiting to be written, and its consumer group.
+STREAM = "tracking:visits"
+GROUP = "writers"
+_CONSUMER = "drain"
+#: XADD trims the stream to about this many entries, so a drain that is down for long cannot fill Redis up
+#: (at 1,000 visits a second that is over 15 minutes of visits).
+STREAM_MAX = getattr(settings, "TRACKING_STREAM_MAX", 1_000_000)
+#: Entries read by a drain that has not acknowledged them after this long are taken over by the next drain.
+CLAIM_IDLE_MS = 60_000
+DRAIN_BATCH = 1_000
+DRAIN_BUDGET_SECONDS = 5.0
+#: In-process cache of the tracking settings (every web process re-reads them at most this often).
+CONFIG_TTL_SECONDS = 5.0
+
+
+# --- Keys -----------------------------------------------------------------------------------------------
+
+@functools.lru_cache(maxsize=4)
+def _signing_key(secret: str) -> bytes:
+    # What salted_hmac derives on every call, derived once: /t/collect checks a key on every request.
+    return hashlib.sha256(b"contacts.tracking.visitor-key" + secret.encode()).digest()
+
+
+def _signature(random_part: str) -> str:
+    digest = hmac.new(_signing_key(settings.SECRET_KEY), random_part.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:12]).decode()
+
 
 def new_key() -> str:
-    return secrets.token_urlsafe(24)
+    """A fresh, unguessable visitor key, signed so /t/collect can trust it later without the database."""
+    random_part = secrets.token_urlsafe(18)
+    return random_part + _signature(random_part)
 
+
+def key_signed(key: str) -> bool:
+    """Was this key made by this server (new_key)?"""
+    if not isinstance(key, str) or len(key) != _RANDOM_CHARS + _SIGNATURE_CHARS or not KEY_PATTERN.fullmatch(key):
+        return False
+    return hmac.compare_digest(key[_RANDOM_CHARS:], _signature(key[:_RANDOM_CHARS]))
+
+
+def key_known(key: str) -> bool:
+    """A key the server made: signed, or (older, unsigned keys) one the database has."""
+    if key_signed(key):
+        return True
+    return bool(KEY_PATTERN.fullmatch(key or "")) and Visitor.objects.filter(key=key).exists()
+
+
+# --- Input checks ---------------------------------------------------------------------------------------
 
 def clean_text(value, limit: int) -> str:
     """Plain text we can store: a string, without control characters or lone surrogates, cut to `limit`."""
@@ -58,7 +127,7 @@ def clean_text(value, limit: int) -> str:
 def clean_url(value) -> str | None:
     """An http(s) URL with a host, or None (javascript:, data:, relative, overlong...)."""
     text = clean_text(value, MAX_URL + 1)
-    if not text or len(text) > MAX_URL or any(ch.isspace() for ch in text):
+    if not text or len(text) > MAX_URL or _SPACE.search(text):
         return None
     try:
         parts = urlsplit(text)
@@ -84,7 +153,7 @@ def domain_lines(text: str) -> list[str]:
     return [line.strip().lower().lstrip("@").rstrip(".") for line in (text or "").splitlines() if line.strip()]
 
 
-def domain_allowed(host: str | None, domains: list[str]) -> bool:
+def domain_allowed(host: str | None, domains) -> bool:
     """Is `host` one of the allowed domains, or a subdomain of one?"""
     if not host:
         return False
@@ -92,8 +161,129 @@ def domain_allowed(host: str | None, domains: list[str]) -> bool:
     return any(host == domain or host.endswith("." + domain) for domain in domains)
 
 
+# --- Settings, cached in-process ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TrackingConfig:
+    enabled: bool
+    domains: tuple[str, ...]
+    honour_do_not_track: bool
+    wait_for_consent: bool
+
+
+_config: tuple[float, TrackingConfig] | None = None
+
+
+def tracking_config() -> TrackingConfig:
+    """The tracking settings, read from the database at most every CONFIG_TTL_SECONDS in this process."""
+    global _config
+    cached = _config
+    now = time.monotonic()
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    try:
+        row = TrackingSettings.load()
+    except DatabaseError:  # keep accepting visits (they wait in Redis) on the settings we had
+        if cached is None:
+            raise
+        logger.warning("tracking: settings not re-read, the database is unavailable", exc_info=True)
+        _config = (now + CONFIG_TTL_SECONDS, cached[1])
+        return cached[1]
+    config = TrackingConfig(enabled=row.enabled, domains=tuple(row.domains),
+                            honour_do_not_track=row.honour_do_not_track, wait_for_consent=row.wait_for_consent)
+    _config = (now + CONFIG_TTL_SECONDS, config)
+    return config
+
+
+def config_forget(**kwargs) -> None:
+    """Drop this process's cached settings (on save here; other processes follow within CONFIG_TTL_SECONDS)."""
+    global _config
+    _config = None
+
+
+post_save.connect(config_forget, sender=TrackingSettings, dispatch_uid="tracking-config-forget-save")
+post_delete.connect(config_forget, sender=TrackingSettings, dispatch_uid="tracking-config-forget-delete")
+
+
+# --- Redis: rate limits and the stream --------------------------------------------------------------
+
+_clients: dict[str, redis.Redis] = {}
+_clients_lock = threading.Lock()
+
+
+def _redis() -> redis.Redis:
+    url = settings.REDIS_URL
+    client = _clients.get(url)
+    if client is None:
+        with _clients_lock:
+            client = _clients.get(url) or redis.Redis.from_url(
+                url, decode_responses=True, socket_timeout=2, socket_connect_timeout=1, health_check_interval=30)
+            _clients[url] = client
+    return client
+
+
+# KEYS: the counter, the stream. ARGV: window seconds, limit, stream max length, and the visit as JSON (absent
+# for a request that only counts). Over the limit nothing is added.
+_COUNT_AND_ADD = """
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+if n > tonumber(ARGV[2]) then return n end
+if ARGV[4] then redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'v', ARGV[4]) end
+return n
+"""
+_COUNT_AND_ADD_SHA = hashlib.sha1(_COUNT_AND_ADD.encode(), usedforsecurity=False).hexdigest()  # how EVALSHA names it
+
+
+_hot = threading.local()
+
+
+def _count_and_add(args: list) -> int:
+    """Run the script on this thread's own connection: the hot path skips the pool's checks (a peek at the
+    socket before every command), a few system calls that matter at thousands of requests a second."""
+    url = settings.REDIS_URL
+    connection = getattr(_hot, "connection", None)
+    if connection is None or _hot.url != url:
+        pool = _redis().connection_pool
+        connection, _hot.url = pool.connection_class(**pool.connection_kwargs), url
+        _hot.connection = connection
+    try:
+        try:
+            connection.send_command("EVALSHA", _COUNT_AND_ADD_SHA, 2, *args)
+            return connection.read_response()
+        except NoScriptError:  # a Redis that has not seen the script yet (restarted, flushed)
+            connection.send_command("EVAL", _COUNT_AND_ADD, 2, *args)
+            return connection.read_response()
+    except ResponseError:  # an error reply: the connection is fine
+        raise
+    except BaseException:  # the reply may be half read: start over on the next call
+        connection.disconnect()
+        raise
+
+
+def collect_request(ip: str, *, limit: int, visit: dict | None = None, window: int = 60) -> bool:
+    """Count one /t/collect request from `ip` and, unless that puts it over `limit` a minute, queue `visit`
+    (key, url, title, referrer: already checked). True when over the limit (then nothing is queued).
+
+    With Redis down the request is not counted (a warning is logged) and the visit is written straight away.
+    """
+    now = time.time()
+    args = [f"tracking:rate:{ip[:64]}:{int(now // window)}", STREAM, window + 1, limit, STREAM_MAX]
+    if visit is not None:
+        visit = {**visit, "at": round(now, 6)}
+        args.append(json.dumps(visit, separators=(",", ":")))
+    try:
+        count = _count_and_add(args)
+    except RedisError:  # count nothing rather than lose the visit or fail the page view (healthz reports Redis)
+        logger.warning("tracking: Redis unavailable; request not counted, visit written directly", exc_info=True)
+        if visit is not None:
+            visits_write([(f"direct-{uuid.uuid4().hex}", visit)])
+        return False
+    return count > limit
+
+
 def rate_limited(scope: str, ident: str, *, limit: int, window: int = 60) -> bool:
-    """Count one request for `ident` in the current fixed window (in the Redis cache); True once over `limit`."""
+    """Count one request for `ident` in the current fixed window (in the Redis cache); True once over `limit`.
+    (Lead forms use it; /t/collect counts inside collect_request, in the same round trip as the visit.)"""
     bucket = f"ratelimit:{scope}:{ident}:{int(time.time() // window)}"
     try:
         if cache.add(bucket, 1, timeout=window + 1):
@@ -108,76 +298,246 @@ def rate_limited(scope: str, ident: str, *, limit: int, window: int = 60) -> boo
         return False
 
 
+# --- Writing visits: the one place ------------------------------------------------------------------
+
+@dataclass
+class _Visit:
+    entry_id: str
+    key: str
+    url: str
+    path: str
+    title: str
+    referrer: str
+    at: datetime
+
+
+def _parse(entry_id, fields) -> _Visit | None:
+    """A stream entry ({"v": the visit as JSON}, or the visit's fields) as a visit we can store, or None (logged)
+    when it is not one."""
+    try:
+        if "v" in fields:
+            fields = json.loads(fields["v"])
+        key = fields.get("key")
+        url = clean_url(fields.get("url"))
+        at = float(fields.get("at"))
+        if not key_signed(key) and not KEY_PATTERN.fullmatch(key or ""):
+            raise ValueError("bad key")
+        if url is None or not (0 < at < 253402300799):  # a real time before year 10000
+            raise ValueError("bad url or time")
+        return _Visit(entry_id=str(entry_id)[:40], key=key, url=url,
+                      path=clean_text(urlsplit(url).path or "/", MAX_URL) or "/",
+                      title=clean_text(fields.get("title"), MAX_TITLE),
+                      referrer=clean_url(fields.get("referrer")) or "",
+                      at=datetime.fromtimestamp(at, tz=UTC))
+    except (AttributeError, TypeError, ValueError, OverflowError, RecursionError):
+        logger.warning("tracking: dropped a stream entry that is not a visit", extra={"entry_id": str(entry_id)[:40]})
+        return None
+
+
+_UPSERT_VISITORS = """
+INSERT INTO contacts_visitor (key, first_seen_at, last_seen_at)
+SELECT key, first_at, last_at FROM unnest(%s::text[], %s::timestamptz[], %s::timestamptz[]) AS t(key, first_at, last_at)
+ORDER BY key
+ON CONFLICT (key) DO UPDATE SET last_seen_at = GREATEST(contacts_visitor.last_seen_at, EXCLUDED.last_seen_at)
+RETURNING id, key
+"""
+_INSERT_VISITS = """
+INSERT INTO contacts_pagevisit (visitor_id, url, path, title, referrer, is_entry, occurred_at, stream_id)
+SELECT * FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], %s::text[], %s::boolean[],
+                     %s::timestamptz[], %s::text[])
+ON CONFLICT (stream_id) DO NOTHING
+RETURNING id
+"""
+
+
 @transaction.atomic
-def visit_record(key: str, *, url: str, title: str = "", referrer: str = "",
-                 now: datetime | None = None) -> tuple[Visitor, PageVisit]:
-    """Store one page visit (url already checked by clean_url). An unknown or malformed key gets a new visitor
-    with a fresh server-made key, so keys are never chosen by the client."""
-    now = now or timezone.now()
-    visitor = None
-    if KEY_PATTERN.fullmatch(key or ""):
-        visitor = Visitor.objects.select_for_update().filter(key=key).first()
-    if visitor is None:
-        visitor = Visitor.objects.create(key=new_key(), first_seen_at=now, last_seen_at=now)
-        is_entry = True
-    else:
-        is_entry = not PageVisit.objects.filter(visitor=visitor, occurred_at__gte=now - SESSION_GAP).exists()
-        Visitor.objects.filter(pk=visitor.pk).update(last_seen_at=now)
-    referrer = clean_url(referrer) or ""
-    visit = PageVisit.objects.create(
-        visitor=visitor, url=url, path=clean_text(urlsplit(url).path or "/", MAX_URL) or "/",
-        title=clean_text(title, MAX_TITLE), referrer=referrer, is_entry=is_entry, occurred_at=now)
-    if visitor.contact_id:
-        attach_visits(visitor)
-    return visitor, visit
+def visits_write(entries: list[tuple[str, dict]]) -> int:
+    """Store page visits given as (unique entry id, {key, url, title, referrer, at}) in one transaction, once
+    each (an entry id already stored is skipped). Visitors are created as needed (the visitor row locked, so an
+    identify call meanwhile waits or is waited for); the visits of visitors already linked to a contact become
+    page_visited events straight away. Entries that are not visits are logged and skipped. Returns how many
+    visits were stored."""
+    visits = sorted(filter(None, (_parse(entry_id, fields) for entry_id, fields in entries)),
+                    key=lambda v: (v.at, v.entry_id))
+    if not visits:
+        return 0
+    firsts: dict[str, datetime] = {}
+    lasts: dict[str, datetime] = {}
+    for v in visits:
+        firsts.setdefault(v.key, v.at)
+        lasts[v.key] = v.at
+    keys = sorted(firsts)
+    with connection.cursor() as cursor:
+        cursor.execute(_UPSERT_VISITORS, [keys, [firsts[k] for k in keys], [lasts[k] for k in keys]])
+        visitor_ids = {key: pk for pk, key in cursor.fetchall()}
+        ids = list(visitor_ids.values())
+        # Entry pages: no earlier view of the visitor within SESSION_GAP, stored already or earlier in this batch.
+        cursor.execute("SELECT visitor_id, occurred_at, stream_id FROM contacts_pagevisit "
+                       "WHERE visitor_id = ANY(%s) AND occurred_at >= %s AND occurred_at <= %s",
+                       [ids, visits[0].at - SESSION_GAP, visits[-1].at])
+        seen: dict[int, list[tuple[datetime, str | None]]] = {}
+        for visitor_id, occurred_at, stream_id in cursor.fetchall():
+            seen.setdefault(visitor_id, []).append((occurred_at, stream_id))
+        rows: list[list] = [[] for _ in range(8)]
+        for v in visits:
+            visitor_id = visitor_ids[v.key]
+            earlier = seen.setdefault(visitor_id, [])
+            is_entry = not any(v.at - SESSION_GAP <= at < v.at or (at == v.at and sid is None)
+                               for at, sid in earlier if sid != v.entry_id)
+            earlier.append((v.at, None))  # later visits of this batch count this one as earlier
+            for column, value in zip(rows, (visitor_id, v.url, v.path, v.title, v.referrer, is_entry, v.at,
+                                            v.entry_id), strict=True):
+                column.append(value)
+        cursor.execute(_INSERT_VISITS, rows)
+        stored = len(cursor.fetchall())
+    attach_visits(ids)
+    return stored
 
 
 _ATTACH = """
 WITH moved AS (
-    UPDATE contacts_pagevisit SET contact_id = %(contact)s
-    WHERE visitor_id = %(visitor)s AND contact_id IS NULL
-    RETURNING url, title, referrer, is_entry, occurred_at
+    UPDATE contacts_pagevisit visit SET contact_id = visitor.contact_id
+    FROM contacts_visitor visitor
+    WHERE visit.visitor_id = visitor.id AND visitor.id = ANY(%(visitors)s)
+      AND visitor.contact_id IS NOT NULL AND visit.contact_id IS NULL
+    RETURNING visit.contact_id, visit.url, visit.title, visit.referrer, visit.is_entry, visit.occurred_at
 )
 INSERT INTO contacts_event (contact_id, type, channel, properties, occurred_at, source, created_at)
-SELECT %(contact)s, 'page_visited', 'website',
+SELECT contact_id, 'page_visited', 'website',
        jsonb_strip_nulls(jsonb_build_object('url', url, 'title', NULLIF(title, ''),
                                             'referrer', NULLIF(referrer, ''), 'entry', is_entry)),
        occurred_at, 'tracking', now()
 FROM moved
-RETURNING id, occurred_at
+RETURNING id, contact_id, occurred_at
+"""
+# The contacts are locked in id order first, so two drains touching the same contacts cannot deadlock.
+_ACTIVITY = """
+WITH locked AS (SELECT id FROM contacts_contact WHERE id = ANY(%s) ORDER BY id FOR UPDATE)
+UPDATE contacts_contact contact SET last_activity_at = GREATEST(contact.last_activity_at, latest.at)
+FROM unnest(%s::bigint[], %s::timestamptz[]) AS latest(id, at)
+WHERE contact.id = latest.id AND contact.id IN (SELECT id FROM locked)
 """
 
 
-def attach_visits(visitor: Visitor) -> int:
-    """Turn the visitor's visits not yet attached into page_visited events on its contact; how many."""
-    if not visitor.contact_id:
+def attach_visits(visitor_ids: list[int]) -> int:
+    """Turn the not yet attached visits of these visitors, those linked to a contact, into page_visited events
+    on their contacts (one statement); move the contacts' last activity forward. How many."""
+    if not visitor_ids:
         return 0
     with connection.cursor() as cursor:
-        cursor.execute(_ATTACH, {"contact": visitor.contact_id, "visitor": visitor.pk})
+        cursor.execute(_ATTACH, {"visitors": list(visitor_ids)})
         rows = cursor.fetchall()
-    if rows:
-        latest = max(occurred_at for _, occurred_at in rows)
-        Contact.objects.filter(pk=visitor.contact_id).update(
-            last_activity_at=Greatest("last_activity_at", Value(latest)))
-        publish_on_commit(pk for pk, _ in rows)
+        if rows:
+            latest: dict[int, datetime] = {}
+            for _, contact_id, occurred_at in rows:
+                latest[contact_id] = max(occurred_at, latest.get(contact_id, occurred_at))
+            contact_ids = sorted(latest)
+            cursor.execute(_ACTIVITY, [contact_ids, contact_ids, [latest[c] for c in contact_ids]])
+    publish_on_commit(sorted(pk for pk, _, _ in rows))
     return len(rows)
 
 
-@transaction.atomic
-def visitor_identify(key: str, email: str, *, now: datetime | None = None) -> Visitor | None:
-    """Link the visitor to the contact with this email (created when unknown) and attach its earlier visits.
+# --- The drain ------------------------------------------------------------------------------------
 
-    None when the email is not valid. The caller answers the same way whether the contact existed or not.
+def _ensure_group(client) -> None:
+    try:
+        client.xgroup_create(STREAM, GROUP, id="0", mkstream=True)
+    except ResponseError as error:
+        if "BUSYGROUP" not in str(error):
+            raise
+
+
+def _read(client, *, claim_idle_ms: int, batch: int) -> list[tuple[str, dict]]:
+    """Entries another drain read but never acknowledged (idle over claim_idle_ms), else new ones."""
+    for attempt in (1, 2):
+        try:
+            _, claimed, deleted = client.xautoclaim(STREAM, GROUP, _CONSUMER, min_idle_time=claim_idle_ms,
+                                                    start_id="0-0", count=batch)
+            if deleted:
+                client.xack(STREAM, GROUP, *deleted)
+            if claimed:
+                return claimed
+            answer = client.xreadgroup(GROUP, _CONSUMER, {STREAM: ">"}, count=batch)
+            return answer[0][1] if answer else []
+        except ResponseError as error:
+            if "NOGROUP" not in str(error) or attempt == 2:
+                raise
+            _ensure_group(client)
+    return []
+
+
+def _write_batch(entries: list[tuple[str, dict]]) -> int:
+    """Write a batch; when the database refuses it (bad data, not an outage), write its entries one by one so a
+    bad one cannot hold the good ones back. Connection errors propagate: the entries stay pending."""
+    try:
+        return visits_write(entries)
+    except (OperationalError, InterfaceError):
+        raise
+    except DatabaseError:
+        logger.warning("tracking: a batch of visits was refused; writing its entries one by one", exc_info=True)
+    stored = 0
+    for entry in entries:
+        try:
+            stored += visits_write([entry])
+        except (OperationalError, InterfaceError):
+            raise
+        except DatabaseError:
+            logger.exception("tracking: dropped a visit the database refused", extra={"entry_id": entry[0]})
+    return stored
+
+
+def visits_drain(*, batch: int = DRAIN_BATCH, budget_seconds: float = DRAIN_BUDGET_SECONDS,
+                 claim_idle_ms: int = CLAIM_IDLE_MS) -> int:
+    """Write the visits waiting in the stream, a batch per transaction, acknowledging (and deleting) each batch
+    after its commit; stop when the stream is empty or after about `budget_seconds`. Returns visits stored."""
+    client = _redis()
+    stored = 0
+    deadline = time.monotonic() + budget_seconds
+    while True:
+        entries = _read(client, claim_idle_ms=claim_idle_ms, batch=batch)
+        if not entries:
+            return stored
+        stored += _write_batch(entries)
+        ids = [entry_id for entry_id, _ in entries]
+        pipe = client.pipeline(transaction=False)
+        pipe.xack(STREAM, GROUP, *ids)
+        pipe.xdel(STREAM, *ids)
+        pipe.execute()
+        if time.monotonic() > deadline:
+            return stored
+
+
+# --- Identify -----------------------------------------------------------------------------------------
+
+_LOCK_VISITOR = """
+INSERT INTO contacts_visitor (key, first_seen_at, last_seen_at) VALUES (%s, %s, %s)
+ON CONFLICT (key) DO UPDATE SET last_seen_at = GREATEST(contacts_visitor.last_seen_at, EXCLUDED.last_seen_at)
+RETURNING id, contact_id
+"""
+
+
+@transaction.atomic
+def visitor_identify(key: str, email: str, *, now: datetime | None = None,
+                     known_only: bool = False) -> Visitor | None:
+    """Link the visitor to the contact with this email (created when unknown) and attach its visits.
+
+    A key the server did not make gets a fresh visitor (or, with `known_only`, nothing is linked). Visits still
+    in the stream are attached when the drain writes them. None when the email is not valid (or, with
+    `known_only`, the key is unknown). The caller answers the same way whether the contact existed or not.
     """
     from contacts.services import contact_create
 
     address = valid_email(email) if isinstance(email, str) else None
     if address is None:
         return None
+    if not key_known(key):
+        if known_only:
+            return None
+        key = new_key()
     now = now or timezone.now()
-    visitor = Visitor.objects.select_for_update().filter(key=key).first() if KEY_PATTERN.fullmatch(key or "") else None
-    if visitor is None:
-        visitor = Visitor.objects.create(key=new_key(), first_seen_at=now, last_seen_at=now)
+    with connection.cursor() as cursor:  # creates the row if only the stream knows it; locks it either way
+        cursor.execute(_LOCK_VISITOR, [key, now, now])
+        visitor_id, contact_id = cursor.fetchone()
     contact = Contact.objects.filter(email__iexact=address).order_by("pk").first()
     if contact is None:
         try:
@@ -187,8 +547,7 @@ def visitor_identify(key: str, email: str, *, now: datetime | None = None) -> Vi
             contact = Contact.objects.filter(email__iexact=address).order_by("pk").first()
             if contact is None:
                 return None
-    if visitor.contact_id != contact.pk:
-        visitor.contact = contact
-        Visitor.objects.filter(pk=visitor.pk).update(contact=contact, last_seen_at=now)
-    attach_visits(visitor)
-    return visitor
+    if contact_id != contact.pk:
+        Visitor.objects.filter(pk=visitor_id).update(contact=contact)
+    attach_visits([visitor_id])
+    return Visitor.objects.get(pk=visitor_id)

@@ -293,6 +293,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 10.0,
         "options": {"expires": 8},
     },
+    # Site tracking: /t/collect queues visits in a Redis stream; this writes them (docs/tracking.md).
+    "tracking-visits-drain": {
+        "task": "contacts.tasks.tracking_visits_drain",
+        "schedule": 1.0,
+        "options": {"expires": 0.9},
+    },
     "idempotency-records-cleanup": {
         "task": "lifecycle.tasks.delete_expired_idempotency_records",
         "schedule": 3600.0,

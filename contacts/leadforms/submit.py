@@ -24,7 +24,7 @@ from contacts.fields import clean_field_value, custom_fields_by_key
 from contacts.inputs import valid_email
 from contacts.leadforms.publish import HONEYPOT
 from contacts.leadforms.stats import form_count
-from contacts.models import Channel, Contact, LeadFormSubmission, OptInRequest, Subscription, Visitor
+from contacts.models import Channel, Contact, LeadFormSubmission, OptInRequest, Subscription
 
 __all__ = ["SubmitResult", "form_submit"]
 
@@ -184,8 +184,7 @@ def _accept(form, values: dict, custom: dict, *, email: str, ip: str, page_url: 
         label = form.lead_magnet or form.name
         who = " ".join(p for p in (contact.first_name, contact.last_name) if p) or contact.email
         deal_create(title=f"{label}: {who}"[:200], pipeline=form.pipeline, contact=contact, owner=form.deal_owner)
-    if tracking.KEY_PATTERN.fullmatch(visitor_key or "") and Visitor.objects.filter(key=visitor_key).exists():
-        tracking.visitor_identify(visitor_key, email)
+    tracking.visitor_identify(visitor_key, email, known_only=True)  # a key the server made, even if still queued
     event_record(contact=contact, type="form_submitted", channel=Channel.FORM, source="form",
                  properties={"form_id": form.pk, "form": form.name, "lead_magnet": form.lead_magnet,
                              "page_url": page_url})

@@ -1,7 +1,8 @@
 """Site tracking's pages and public endpoints (docs/tracking.md), in the "tracking" namespace:
 
 - GET  /t/s.js                  the tracking script (public, cached for 5 minutes)
-- POST /t/collect               page visits and identify calls from allowed sites (public, CORS, rate-limited)
+- POST /t/collect               page visits and identify calls from allowed sites (public, CORS, rate-limited);
+                                a page visit is queued in Redis, no database work, and written by the drain
 - GET/POST /settings/tracking/  Settings → Tracking: on/off, allowed domains, do-not-track, consent, the snippet
 - GET  /reports/site-visits/    top pages and top entry pages
 
@@ -65,8 +66,11 @@ def script(request):
 @csrf_exempt
 @require_http_methods(["POST", "OPTIONS"])
 def collect(request):
-    config = TrackingSettings.load()
-    raw_origin = request.headers.get("Origin", "")
+    """Check the request without touching the database, then count it and queue the visit in one Redis round
+    trip (tracking.collect_request); the drain writes visits a second or two later. Only identify calls, and
+    visitor keys made before keys were signed, read the database here."""
+    config = tracking.tracking_config()
+    raw_origin = request.META.get("HTTP_ORIGIN", "")
     allowed = config.enabled and tracking.domain_allowed(tracking.origin_host(raw_origin), config.domains)
     origin = raw_origin if allowed else None
     if request.method == "OPTIONS":
@@ -74,41 +78,55 @@ def collect(request):
     body = read_body(request, MAX_BODY)
     if body is None:
         return _error("The request body is too large.", 413, origin)
+    answer, visit, identify = _checked(request, body, config, allowed, origin)
     limit = getattr(settings, "TRACKING_RATE_PER_MINUTE", DEFAULT_RATE_PER_MINUTE)
-    if tracking.rate_limited("collect", _client_ip(request), limit=limit):
+    if tracking.collect_request(_client_ip(request), limit=limit, visit=visit):
         response = _error("Too many requests.", 429, origin)
         response["Retry-After"] = "60"
         return response
+    if identify is not None:
+        visitor = tracking.visitor_identify(*identify)
+        if visitor is None:
+            return _error("Send a valid email address.", 400, origin)
+        # The same answer whether the contact existed or was created: nothing here tells them apart.
+        return _cors(JsonResponse({"vid": visitor.key}), origin)
+    return answer
+
+
+def _checked(request, body: bytes, config, allowed: bool, origin: str | None):
+    """(the answer, the visit to queue or None, the (key, email) to identify or None), with no side effects."""
     if not config.enabled:
-        return _error("Tracking is off.", 403)
+        return _error("Tracking is off.", 403), None, None
     if not allowed:
-        return _error("This site may not send tracking data.", 403)
-    if config.honour_do_not_track and (request.headers.get("DNT") == "1" or request.headers.get("Sec-GPC") == "1"):
-        return _cors(HttpResponse(status=204), origin)
+        return _error("This site may not send tracking data.", 403), None, None
+    if config.honour_do_not_track and (request.META.get("HTTP_DNT") == "1" or request.META.get("HTTP_SEC_GPC") == "1"):
+        return _cors(HttpResponse(status=204), origin), None, None
     try:
         data = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):  # RecursionError: "[[[[..." nested too deep
-        return _error("Send a JSON object in UTF-8.", 400, origin)
+        return _error("Send a JSON object in UTF-8.", 400, origin), None, None
     if not isinstance(data, dict):
-        return _error("Send a JSON object in UTF-8.", 400, origin)
+        return _error("Send a JSON object in UTF-8.", 400, origin), None, None
     key = data.get("vid") if isinstance(data.get("vid"), str) else ""
     kind = data.get("type")
     if kind == "page":
         url = tracking.clean_url(data.get("url"))
         if url is None:
-            return _error("Send the page's http(s) URL.", 400, origin)
+            return _error("Send the page's http(s) URL.", 400, origin), None, None
         if not tracking.domain_allowed(tracking.origin_host(url), config.domains):
-            return _error("This site may not send tracking data.", 403, origin)
-        visitor, _ = tracking.visit_record(key, url=url, title=data.get("title") or "",
-                                           referrer=data.get("referrer") or "")
-        return _cors(JsonResponse({"vid": visitor.key}), origin)
+            return _error("This site may not send tracking data.", 403, origin), None, None
+        if not tracking.key_known(key):  # clients never choose keys
+            key = tracking.new_key()
+        # Title and referrer are cleaned where visits are written (tracking.visits_write), for every entry.
+        title, referrer = data.get("title"), data.get("referrer")
+        visit = {"key": key, "url": url, "title": title if isinstance(title, str) else "",
+                 "referrer": referrer if isinstance(referrer, str) else ""}
+        # The key is [A-Za-z0-9_-] only: written out directly (JsonResponse's encoder costs more than the rest).
+        answer = HttpResponse(b'{"vid": "' + key.encode() + b'"}', content_type="application/json")
+        return _cors(answer, origin), visit, None
     if kind == "identify":
-        visitor = tracking.visitor_identify(key, data.get("email"))
-        if visitor is None:
-            return _error("Send a valid email address.", 400, origin)
-        # The same answer whether the contact existed or was created: nothing here tells them apart.
-        return _cors(JsonResponse({"vid": visitor.key}), origin)
-    return _error('Send "type": "page" or "identify".', 400, origin)
+        return None, None, (key, data.get("email"))
+    return _error('Send "type": "page" or "identify".', 400, origin), None, None
 
 
 # --- Settings → Tracking ------------------------------------------------------------------------------

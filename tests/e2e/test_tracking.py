@@ -8,11 +8,27 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from playwright.sync_api import Page, expect
 
+from contacts import tracking
 from contacts.models import Event, PageVisit, TrackingSettings, Visitor
 from contacts.services import contact_create
 from tests.e2e.conftest import log_in_by_keyboard
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(autouse=True)
+def empty_stream():
+    """No visits queued by earlier tests; the settings re-read from this test's database."""
+    tracking._redis().delete(tracking.STREAM)
+    tracking.config_forget()
+    yield
+    tracking._redis().delete(tracking.STREAM)
+    tracking.config_forget()
+
+
+def drain() -> int:
+    """What the beat task does every second: write the visits /t/collect queued."""
+    return tracking.visits_drain()
 
 
 class QuietHandler(SimpleHTTPRequestHandler):
@@ -42,6 +58,7 @@ def test_an_anonymous_visit_on_another_site_joins_the_contact_after_identify(
 
     page.goto(f"{other_site}/index.html?utm_source=newsletter")
     page.wait_for_function("document.cookie.includes('lc_vid=')")
+    assert drain() == 1
     visit = PageVisit.objects.get()
     assert visit.url == f"{other_site}/index.html?utm_source=newsletter"
     assert visit.title == "Pricing <b>" and visit.contact is None and visit.is_entry
@@ -70,10 +87,12 @@ def test_with_wait_for_consent_nothing_is_sent_until_the_site_calls_consent(
     page.goto(f"{other_site}/consent.html")
     page.wait_for_function("typeof window.lifecycle === 'function'")
     page.evaluate("() => lifecycle.identify('grace@example.com')")  # queued too, not sent
+    assert drain() == 0
     assert not PageVisit.objects.exists() and not Visitor.objects.exists()
     assert "lc_vid=" not in page.evaluate("() => document.cookie")
 
     page.evaluate("() => lifecycle('consent')")  # sends the queued page visit, then the identify call
+    drain()
     visit = PageVisit.objects.get()
     assert visit.path == "/consent.html" and visit.visitor.contact.email == "grace@example.com"
     assert Event.objects.filter(contact__email="grace@example.com", type="page_visited").count() == 1

@@ -10,6 +10,7 @@ import pytest
 from django.core.cache import cache
 from django.urls import reverse
 
+from contacts import tracking
 from contacts.models import Contact, PageVisit, TrackingSettings
 from contacts.views.tracking import MAX_BODY
 
@@ -64,9 +65,17 @@ def assert_inert(html: str, where: str):
 
 @pytest.fixture(autouse=True)
 def fresh_cache():
-    cache.clear()  # rate-limit counters live in this run's own Redis db
+    cache.clear()  # rate-limit counters and the queued visits live in this run's own Redis db
+    tracking.config_forget()
     yield
     cache.clear()
+    tracking.config_forget()
+
+
+def stored_visits() -> int:
+    """Page visits stored once the drain has written what /t/collect queued."""
+    tracking.visits_drain()
+    return PageVisit.objects.count()
 
 
 @pytest.fixture
@@ -124,14 +133,14 @@ def test_oversize_bodies_are_refused_with_413(client, tracking_on, size):
 def test_a_10k_field_value_is_refused_with_413(client, tracking_on, field):
     payload = {"type": "identify" if field == "email" else "page", "url": SITE + "/", field: HUGE}
     assert post(client, payload).status_code == 413
-    assert not PageVisit.objects.exists()
+    assert stored_visits() == 0
 
 
 def test_a_lying_content_length_does_not_let_a_large_body_through(client, tracking_on):
     payload = json.dumps({"type": "page", "url": SITE + "/", "title": "x" * (MAX_BODY * 2)}).encode()
     response = post(client, raw=payload, CONTENT_LENGTH="10")
     assert response.status_code in (400, 413)
-    assert not PageVisit.objects.exists()
+    assert stored_visits() == 0
 
 
 @pytest.mark.parametrize("url", ids=lambda v: repr(v[:24]), argvalues=JS_URLS + [
@@ -140,7 +149,7 @@ def test_a_lying_content_length_does_not_let_a_large_body_through(client, tracki
 def test_urls_that_are_not_http_on_an_allowed_host_are_refused(client, tracking_on, url):
     response = post(client, {"type": "page", "url": url, "title": "t"})
     assert response.status_code in (400, 403), url[:40]
-    assert not PageVisit.objects.exists()
+    assert stored_visits() == 0
 
 
 @pytest.mark.parametrize("header", ["HTTP_ORIGIN", "HTTP_USER_AGENT", "HTTP_REFERER", "HTTP_X_FORWARDED_FOR",
@@ -196,7 +205,7 @@ def hostile_contact(client, tracking_on):
             assert response.status_code in (200, 400), (value[:30], response.status_code)
             if response.status_code == 200:
                 vid = response.json()["vid"]
-    assert PageVisit.objects.count() >= len(MARKUP) * 2
+    assert stored_visits() >= len(MARKUP) * 2
     assert post(client, {"type": "identify", "vid": vid, "email": "victim@example.com"}).status_code == 200
     contact = Contact.objects.get(email="victim@example.com")
     Contact.objects.filter(pk=contact.pk).update(first_name=MARKUP[0], last_name=MARKUP[1])
@@ -339,3 +348,38 @@ def test_stored_form_payloads_render_inert_on_the_contact_page(client, personas,
         response = client.get(url)
         assert response.status_code == 200
         assert_inert(response.content.decode(), url)
+
+
+def test_stored_form_payloads_render_inert_on_the_form_analytics_page(client, personas, lead_form, settings):
+    """Hostile answers and page URLs, sent through the real submit endpoint, shown on /forms/<pk>/analytics/ to
+    someone who may open the contacts (answers shown) and to a rep who may not (names only)."""
+    from contacts.models import LeadForm, LeadFormSubmission
+
+    settings.REPS_SEE_ALL_DEALS = False
+    LeadForm.objects.filter(pk=lead_form.pk).update(rate_per_ip=1000)
+    lead_form.refresh_from_db()
+    overlong_page = SITE + "/" + "a" * 1_990  # just under the 2,000-character URL limit: stored
+    for i, value in enumerate(HOSTILE):
+        for page in (value, SITE + "/p?q=" + value[:200], overlong_page):
+            response = form_post(client, lead_form, {"email": f"v{i}@example.com", "first_name": value[:100],
+                                                     "lc_page": page, "lc_token": _token(lead_form)})
+            assert response.status_code in (200, 400), (value[:30], response.status_code)
+    stored = LeadFormSubmission.objects.filter(form=lead_form)
+    assert stored.count() >= len(MARKUP + JS_URLS) * 3
+    assert stored.filter(page_url__startswith=SITE + "/p?q=<script>").exists()
+    assert not stored.filter(page_url__iregex=r"^\s*javascript:").exists()
+    Contact.objects.filter(form_submissions__form=lead_form).update(owner=personas.rep_bob)  # Alice cannot open
+    pages = [reverse("leadforms:analytics", args=[lead_form.pk]) + query
+             for query in ("", "?days=7", "?days=90&page=2", "?days=<script>alert(1)</script>&page=%ff")]
+    for who in (personas.admin, personas.rep_alice):
+        client.force_login(who)
+        for url in pages:
+            response = client.get(url)
+            assert response.status_code == 200, (who, url, response.status_code)
+            assert_inert(response.content.decode(), f"{who} {url}")
+            assert ("Hidden: you cannot open this contact." in response.content.decode()) is (who == personas.rep_alice)
+    client.force_login(personas.admin)
+    html = "".join(client.get(pages[0], {"page": n}).content.decode() for n in range(1, stored.count() // 25 + 2))
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html  # the form's name and the answers, as text
+    assert "&quot;&gt;&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "javascript:alert(1)" in html  # shown as an answer, and per assert_inert never as a link
