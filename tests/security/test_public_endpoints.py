@@ -11,7 +11,7 @@ from django.core.cache import cache
 from django.urls import reverse
 
 from contacts import tracking
-from contacts.models import Contact, PageVisit, TrackingSettings
+from contacts.models import Contact, LeadFormSubmission, PageVisit, TrackingSettings, Visitor
 from contacts.views.tracking import MAX_BODY
 
 pytestmark = pytest.mark.django_db
@@ -231,6 +231,36 @@ def test_stored_payloads_render_escaped_on_the_contact_page_timeline_and_report(
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in contact_html  # it is shown, as text
     report_html = client.get(pages["report"]).content.decode()
     assert "alert(1)" in report_html  # the hostile paths are listed (and, per assert_inert, inert)
+
+
+def test_stored_payloads_render_escaped_in_the_admin(client, personas, hostile_contact, lead_form):
+    """The admin's read-only views of what /t/ and /f/ store: lists and detail pages, hostile values as text."""
+    form_post(client, lead_form, {"email": hostile_contact.email, "first_name": MARKUP[0], "lc_page": MARKUP[1],
+                                  "lc_token": _token(lead_form)})
+    client.force_login(personas.admin)
+    records = {"contact": hostile_contact, "leadformsubmission": LeadFormSubmission.objects.get(),
+               "pagevisit": PageVisit.objects.filter(contact=hostile_contact).first(),
+               "visitor": Visitor.objects.filter(contact=hostile_contact).first(), "leadform": lead_form}
+    seen = ""
+    for model, obj in records.items():
+        assert obj is not None, model
+        for url in (f"/admin/contacts/{model}/", f"/admin/contacts/{model}/{obj.pk}/change/",
+                    f"/admin/contacts/{model}/?q=<script>alert(1)</script>"):
+            response = client.get(url)
+            assert response.status_code == 200, (url, response.status_code)
+            html = response.content.decode()
+            assert_inert(html, url)
+            seen += html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in seen  # shown, as text
+    assert 'name="_save"' not in seen  # read-only: nothing to save
+
+
+def test_the_admin_cannot_change_what_the_public_endpoints_stored(client, personas, hostile_contact):
+    client.force_login(personas.admin)
+    response = client.post(f"/admin/contacts/contact/{hostile_contact.pk}/change/", {"email": "x@example.com"})
+    assert response.status_code == 403
+    hostile_contact.refresh_from_db()
+    assert hostile_contact.email != "x@example.com"
 
 
 def test_the_inert_check_itself_catches_raw_payloads():

@@ -1,0 +1,64 @@
+"""Read-only admin views of what the public endpoints store: contacts, form submissions, visitors and page visits.
+
+For support staff looking into a record. Changes go through the app's pages and services (they record events and
+keep the timeline true), so the admin can look but not add, change or delete. Everything is shown escaped, as the
+admin always does; tests/security feeds hostile payloads through /f/ and /t/ and opens these pages.
+"""
+
+from django.contrib import admin
+from django.db import models
+
+from contacts.models import Contact, LeadForm, LeadFormSubmission, PageVisit, Visitor
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    list_per_page = 50
+    show_full_result_count = False  # no COUNT(*) over a million rows on every page
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Contact)
+class ContactAdmin(ReadOnlyAdmin):
+    list_display = ("email", "first_name", "last_name", "lifecycle_stage", "owner", "created_at")
+    search_fields = ("email",)
+    list_select_related = ("lifecycle_stage", "owner")
+    exclude = ("fields",)
+    readonly_fields = ("custom_fields",)
+
+    @admin.display(description="Custom fields")
+    def custom_fields(self, contact: Contact) -> str:
+        return ", ".join(f"{key}: {value}" for key, value in sorted((contact.fields or {}).items()))
+
+
+@admin.register(LeadForm)
+class LeadFormAdmin(ReadOnlyAdmin):
+    list_display = ("name", "lead_magnet", "is_active", "created_at")
+    search_fields = ("name",)
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+
+@admin.register(LeadFormSubmission)
+class LeadFormSubmissionAdmin(ReadOnlyAdmin):
+    list_display = ("submitted_at", "form", "contact", "page_url", "ip_address")
+    list_select_related = ("form", "contact")
+    list_filter = ("form",)
+
+
+@admin.register(Visitor)
+class VisitorAdmin(ReadOnlyAdmin):
+    list_display = ("key", "contact", "first_seen_at", "last_seen_at")
+    list_select_related = ("contact",)
+
+
+@admin.register(PageVisit)
+class PageVisitAdmin(ReadOnlyAdmin):
+    list_display = ("occurred_at", "url", "title", "referrer", "is_entry", "contact")
+    list_select_related = ("contact",)
