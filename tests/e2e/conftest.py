@@ -3,7 +3,7 @@
 import pytest
 from playwright.sync_api import Page, expect
 
-__all__ = ["log_in_by_keyboard"]
+__all__ = ["htmx_settled", "log_in_by_keyboard"]
 
 
 @pytest.fixture
@@ -30,3 +30,11 @@ def log_in_by_keyboard(page: Page, username: str, password: str) -> None:
     page.keyboard.press("Tab")
     page.keyboard.type(password)
     page.keyboard.press("Enter")
+
+
+def htmx_settled(page: Page) -> None:
+    """Wait until htmx has finished its swaps and settles. htmx focuses a swapped-in [autofocus] element when the
+    settle ends (20 ms after the swap), so text typed into another field before then can land in that one (CI once
+    saved a stage called "140Meeting")."""
+    page.wait_for_function(
+        "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')")

@@ -6,6 +6,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from contacts.models import Contact, LeadForm
+from tests.e2e.conftest import htmx_settled
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -51,6 +52,7 @@ def test_a_marketer_builds_publishes_and_deletes_a_form_by_keyboard(live_server,
     page.get_by_role("button", name="+ Add field").click()
     expect(page.locator("#field-2-target")).to_be_focused()
     assert field_targets(page) == ["email", "first_name", "last_name"]
+    htmx_settled(page)  # htmx focuses the [autofocus] select again when the settle ends
     page.locator("#field-2-label").fill("Surname")
 
     # Move it up by keyboard: the focus stays on the moved field's Up button, so Enter again moves it again.
@@ -63,6 +65,7 @@ def test_a_marketer_builds_publishes_and_deletes_a_form_by_keyboard(live_server,
     expect(page.get_by_role("button", name="Move field 1 down")).to_be_focused()
     assert field_targets(page) == ["last_name", "email", "first_name"]
     assert page.locator("#field-0-label").input_value() == "Surname"
+    htmx_settled(page)
 
     # Enter in a text box saves the fields (not the first row's buttons); nothing was saved before.
     assert list(form.fields.values_list("target", flat=True)) == ["email", "first_name"]

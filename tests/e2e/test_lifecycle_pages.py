@@ -9,7 +9,7 @@ from playwright.sync_api import Page, expect
 from contacts.models import Contact
 from lifecycle.models import StageSet
 from lifecycle.services import contact_stage_set, stage_sets_ensure_defaults
-from tests.e2e.conftest import log_in_by_keyboard
+from tests.e2e.conftest import htmx_settled, log_in_by_keyboard
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -42,6 +42,7 @@ def test_an_admin_renames_a_stage_inline_and_reorders_by_keyboard(live_server, p
     name = page.get_by_label("Name", exact=True).first
     expect(name).to_be_focused()
     expect(name).to_have_value("Reach & Engage")
+    htmx_settled(page)
     name.fill("Reach")
     page.keyboard.press("Enter")
     expect(page.get_by_test_id("stage-name").first).to_have_text("Reach")
@@ -53,6 +54,7 @@ def test_an_admin_renames_a_stage_inline_and_reorders_by_keyboard(live_server, p
     name = page.get_by_label("Name", exact=True).first
     expect(name).to_have_value("Reach")  # the edit form is in (until then .first is the empty Add field)
     expect(name).to_be_focused()
+    htmx_settled(page)
     name.fill("")
     page.keyboard.press("Enter")
     expect(page.get_by_text("Give the stage a name.")).to_be_visible()
@@ -72,13 +74,13 @@ def test_an_admin_renames_a_stage_inline_and_reorders_by_keyboard(live_server, p
         "Nurture & Educate", "Convert & Close", "Reach", "Support & Grow"]
 
     # Add a stage: it appears at the end and the name field is ready for the next one.
+    htmx_settled(page)  # or the moved button takes the focus back when its settle ends, and gets the Enter
     add_name = page.get_by_role("form", name="Add a stage to Customer lifecycle").get_by_label("Name")
     add_name.fill("Advocate")
-    page.keyboard.press("Enter")
+    add_name.press("Enter")
     expect(page.get_by_test_id("stage-set").first.get_by_test_id("stage-name").last).to_have_text("Advocate")
     expect(page.get_by_role("form", name="Add a stage to Customer lifecycle").get_by_label("Name")).to_be_focused()
 
-    page.screenshot(path="/tmp/lifecycle-stage-settings.png", full_page=True)
     # The blank name's 422 was expected (Chromium logs every 4xx); anything else is a real problem.
     assert [p for p in console_problems if "status of 422" not in p] == []
 

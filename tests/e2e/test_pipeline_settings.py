@@ -8,6 +8,7 @@ from playwright.sync_api import Page, expect
 from contacts.models import CustomField
 from pipelines.models import DEFAULT_LOST_REASONS, Deal, LostReason, Pipeline
 from pipelines.services import deal_create, pipeline_create
+from tests.e2e.conftest import htmx_settled
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -53,10 +54,12 @@ def test_an_admin_creates_a_pipeline_and_shapes_its_stages_and_rules(live_server
     page.get_by_role("link", name="Edit Meeting").click()
     editing = page.get_by_role("form", name="Edit Meeting")
     expect(editing.get_by_label("Name")).to_be_focused()
+    htmx_settled(page)
     editing.get_by_label("Win probability (%)").fill("140")
     editing.get_by_label("Win probability (%)").press("Enter")
     expect(editing.get_by_test_id("error-probability")).to_have_text(
         "Ensure this value is less than or equal to 100.")
+    htmx_settled(page)
     editing.get_by_label("Name").fill("Demo")
     editing.get_by_label("Win probability (%)").fill("45")
     editing.get_by_label("Rotting limit (days)").fill("")
@@ -80,6 +83,7 @@ def test_an_admin_creates_a_pipeline_and_shapes_its_stages_and_rules(live_server
     expect(page.get_by_role("button", name="Move Proposal up")).to_be_focused()
     page.keyboard.press("Enter")
     expect(page.get_by_test_id("stage-name").nth(1)).to_have_text("Proposal")
+    htmx_settled(page)
 
     # Add a stage at the end.
     add = page.locator("#stages form[aria-labelledby=stage-add-title]")
@@ -89,6 +93,7 @@ def test_an_admin_creates_a_pipeline_and_shapes_its_stages_and_rules(live_server
     add.get_by_role("button", name="Add stage").click()
     expect(page.get_by_test_id("stage-name").last).to_have_text("Upsell")
     assert stage_names(page) == ["Contact", "Proposal", "Qualification", "Demo", "Closing", "Retention", "Upsell"]
+    htmx_settled(page)  # the Add form's name takes the focus when its settle ends
 
     # The rules: a bad number, then the "won → customer" rule turned off.
     rules = page.get_by_test_id("pipeline-details")
@@ -99,7 +104,6 @@ def test_an_admin_creates_a_pipeline_and_shapes_its_stages_and_rules(live_server
     page.get_by_label("When a deal is won, make its contact a customer").uncheck()
     page.get_by_role("button", name="Save name and rules").click()
     expect(page.locator("#toasts .toast").last).to_contain_text("Saved “Renewals”.")
-    page.screenshot(path="/tmp/pipeline_settings.png", full_page=True)
 
     pipeline.refresh_from_db()
     assert (pipeline.radio_silent_days, pipeline.won_makes_customer) == (10, False)
