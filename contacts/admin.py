@@ -13,7 +13,7 @@ from contacts.models import Contact, LeadForm, LeadFormSubmission, PageVisit, Vi
 
 class ReadOnlyAdmin(admin.ModelAdmin):
     list_per_page = 50
-    show_full_result_count = False  # no COUNT(*) over a million rows on every page
+    show_full_result_count = False  # one COUNT(*) a page (of the filtered list), not a second of the whole table
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -343,7 +343,10 @@ def contacts_merge(*, primary: Contact, duplicate: Contact, choices: dict[str, s
     """
     if primary.pk == duplicate.pk:
         raise ValidationError("A contact cannot be merged into itself. Choose two different contacts.")
-    # Lock both, always in id order, so two merges of the same pair cannot deadlock.
+    # Their visitors first, then both contacts, always in id order: the tracking drain locks visitors before
+    # contacts, and two merges of the same pair must not deadlock either.
+    list(Visitor.objects.select_for_update().filter(contact__in=[primary.pk, duplicate.pk]).order_by("key")
+         .values_list("pk", flat=True))
     locked = {c.pk: c for c in Contact.objects.select_for_update(of=("self",))
               .filter(pk__in=[primary.pk, duplicate.pk]).order_by("pk")}
     if len(locked) != 2:

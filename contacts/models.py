@@ -572,7 +572,8 @@ class LeadFormSubmission(models.Model):
     """An accepted submission: what was sent, by whom (the contact it made or updated), when and from where."""
 
     form = models.ForeignKey(LeadForm, on_delete=models.CASCADE, related_name="submissions")
-    contact = models.ForeignKey(Contact, null=True, on_delete=models.SET_NULL, related_name="form_submissions")
+    #: Deleting the contact deletes what they sent (the form's daily counts keep the numbers).
+    contact = models.ForeignKey(Contact, null=True, on_delete=models.CASCADE, related_name="form_submissions")
     data = models.JSONField(default=dict)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     page_url = models.CharField(max_length=2000, blank=True)

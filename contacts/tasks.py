@@ -74,6 +74,17 @@ def send_opt_in_email(request_id: int) -> bool:
     return opt_in_send(request_id)
 
 
+
+@shared_task(name="contacts.tasks.opt_in_emails_sweep")
+def opt_in_emails_sweep() -> int:
+    """Queue the opt-in emails still owed (a lost task, a sender that died mid-send); beat, every 5 minutes."""
+    from contacts.leadforms.optin import opt_in_resend_due
+
+    due = opt_in_resend_due()
+    for request_id in due:
+        send_opt_in_email.delay(request_id)
+    return len(due)
+
 # --- Site tracking: write the visits /t/collect queued in Redis (contacts.tracking; beat, every second) -------
 
 @shared_task(name="contacts.tasks.tracking_visits_drain")

@@ -18,6 +18,7 @@ commit like every other event.
 """
 
 import base64
+import contextlib
 import functools
 import hashlib
 import hmac
@@ -39,7 +40,7 @@ from django.core.exceptions import ValidationError
 from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
-from redis.exceptions import NoScriptError, RedisError, ResponseError
+from redis.exceptions import LockError, NoScriptError, RedisError, ResponseError
 
 from contacts.events import publish_on_commit
 from contacts.inputs import valid_email
@@ -47,8 +48,8 @@ from contacts.models import Contact, PageVisit, TrackingSettings, Visitor
 
 __all__ = ["KEY_PATTERN", "STREAM", "TrackingConfig", "attach_visits", "clean_text", "clean_url",
            "collect_request", "config_forget", "domain_allowed", "domain_lines", "key_known", "key_signed",
-           "new_key", "origin_host", "rate_limited", "tracking_config", "visitor_identify", "visits_drain",
-           "visits_write"]
+           "new_key", "origin_host", "rate_limited", "tracking_config", "visitor_identify", "visitor_lock",
+           "visits_drain", "visits_write"]
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +57,9 @@ logger = logging.getLogger(__name__)
 #: made before signing (secrets.token_urlsafe(24), 32 characters) are still accepted when the database has them.
 KEY_PATTERN = re.compile(r"[A-Za-z0-9_-]{32,64}")
 _RANDOM_CHARS = 24
+_VISIT_ID = re.compile(r"[0-9a-f]{32}")
+#: Keys made before keys were signed: secrets.token_urlsafe(24).
+_LEGACY_KEY_CHARS = 32
 _SIGNATURE_CHARS = 16
 #: A page within this long after the visitor's previous one is part of the same visit (not an entry page).
 SESSION_GAP = timedelta(minutes=30)
@@ -77,6 +81,7 @@ STREAM_MAX = getattr(settings, "TRACKING_STREAM_MAX", 1_000_000)
 CLAIM_IDLE_MS = 60_000
 DRAIN_BATCH = 1_000
 DRAIN_BUDGET_SECONDS = 5.0
+DRAIN_LOCK = "tracking:visits:drain"
 #: In-process cache of the tracking settings (every web process re-reads them at most this often).
 CONFIG_TTL_SECONDS = 5.0
 
@@ -111,7 +116,8 @@ def key_known(key: str) -> bool:
     """A key the server made: signed, or (older, unsigned keys) one the database has."""
     if key_signed(key):
         return True
-    return bool(KEY_PATTERN.fullmatch(key or "")) and Visitor.objects.filter(key=key).exists()
+    return (isinstance(key, str) and len(key) == _LEGACY_KEY_CHARS and bool(KEY_PATTERN.fullmatch(key))
+            and Visitor.objects.filter(key=key).exists())
 
 
 # --- Input checks ---------------------------------------------------------------------------------------
@@ -139,8 +145,19 @@ def clean_url(value) -> str | None:
     return text
 
 
+_AUTHORITY_END = re.compile(r"[/\\?#]")
+
+
 def origin_host(origin: str) -> str | None:
-    """The host of an Origin header (or of a URL), lowercased; None when there is none."""
+    """The host of an Origin header (or of a URL), lowercased; None when there is none.
+
+    None too when a backslash ends the host: browsers read "https://evil.example\\@site.com/" as a path on
+    evil.example where urlsplit sees site.com, and a redirect checked here must go where the browser goes."""
+    if not isinstance(origin, str):
+        return None
+    authority = _AUTHORITY_END.search(origin.partition("//")[2])
+    if authority and authority.group() == "\\":
+        return None
     try:
         parts = urlsplit(origin)
         return parts.hostname if parts.scheme in ("http", "https") else None
@@ -269,14 +286,16 @@ def collect_request(ip: str, *, limit: int, visit: dict | None = None, window: i
     now = time.time()
     args = [f"tracking:rate:{ip[:64]}:{int(now // window)}", STREAM, window + 1, limit, STREAM_MAX]
     if visit is not None:
-        visit = {**visit, "at": round(now, 6)}
+        # The visit's id, made here: if Redis stores it but the reply is lost (a timeout), the direct write below
+        # and the drain's write of the queued copy share it, and the unique stream_id keeps one.
+        visit = {**visit, "at": round(now, 6), "id": uuid.uuid4().hex}
         args.append(json.dumps(visit, separators=(",", ":")))
     try:
         count = _count_and_add(args)
     except RedisError:  # count nothing rather than lose the visit or fail the page view (healthz reports Redis)
         logger.warning("tracking: Redis unavailable; request not counted, visit written directly", exc_info=True)
         if visit is not None:
-            visits_write([(f"direct-{uuid.uuid4().hex}", visit)])
+            visits_write([(visit["id"], visit)])
         return False
     return count > limit
 
@@ -324,6 +343,9 @@ def _parse(entry_id, fields) -> _Visit | None:
             raise ValueError("bad key")
         if url is None or not (0 < at < 253402300799):  # a real time before year 10000
             raise ValueError("bad url or time")
+        visit_id = fields.get("id")  # made by collect_request; older entries have none: their stream id serves
+        if isinstance(visit_id, str) and _VISIT_ID.fullmatch(visit_id):
+            entry_id = visit_id
         return _Visit(entry_id=str(entry_id)[:40], key=key, url=url,
                       path=clean_text(urlsplit(url).path or "/", MAX_URL) or "/",
                       title=clean_text(fields.get("title"), MAX_TITLE),
@@ -491,20 +513,29 @@ def visits_drain(*, batch: int = DRAIN_BATCH, budget_seconds: float = DRAIN_BUDG
     """Write the visits waiting in the stream, a batch per transaction, acknowledging (and deleting) each batch
     after its commit; stop when the stream is empty or after about `budget_seconds`. Returns visits stored."""
     client = _redis()
+    # One drain at a time (the beat starts one a second): two at once would race on the entry-page flag and
+    # queue on the same visitor and contact locks. A drain that dies lets the lock expire.
+    lock = client.lock(DRAIN_LOCK, timeout=int(budget_seconds) + 60, blocking=False)
+    if not lock.acquire():
+        return 0
     stored = 0
     deadline = time.monotonic() + budget_seconds
-    while True:
-        entries = _read(client, claim_idle_ms=claim_idle_ms, batch=batch)
-        if not entries:
-            return stored
-        stored += _write_batch(entries)
-        ids = [entry_id for entry_id, _ in entries]
-        pipe = client.pipeline(transaction=False)
-        pipe.xack(STREAM, GROUP, *ids)
-        pipe.xdel(STREAM, *ids)
-        pipe.execute()
-        if time.monotonic() > deadline:
-            return stored
+    try:
+        while True:
+            entries = _read(client, claim_idle_ms=claim_idle_ms, batch=batch)
+            if not entries:
+                return stored
+            stored += _write_batch(entries)
+            ids = [entry_id for entry_id, _ in entries]
+            pipe = client.pipeline(transaction=False)
+            pipe.xack(STREAM, GROUP, *ids)
+            pipe.xdel(STREAM, *ids)
+            pipe.execute()
+            if time.monotonic() > deadline:
+                return stored
+    finally:
+        with contextlib.suppress(LockError):  # expired meanwhile (a very slow batch): nothing of ours to free
+            lock.release()
 
 
 # --- Identify -----------------------------------------------------------------------------------------
@@ -514,6 +545,18 @@ INSERT INTO contacts_visitor (key, first_seen_at, last_seen_at) VALUES (%s, %s, 
 ON CONFLICT (key) DO UPDATE SET last_seen_at = GREATEST(contacts_visitor.last_seen_at, EXCLUDED.last_seen_at)
 RETURNING id, contact_id
 """
+
+
+def visitor_lock(key: str, *, now: datetime | None = None) -> tuple[int, int | None]:
+    """Create the visitor's row if only the stream knows it, and lock it: (its id, its contact's id).
+
+    Lock order: visitor, then contact, as the drain does. A writer that locks a contact and then a visitor
+    (a form submission that links one) takes this first, or it and the drain could deadlock.
+    """
+    now = now or timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(_LOCK_VISITOR, [key, now, now])
+        return cursor.fetchone()
 
 
 @transaction.atomic
@@ -534,10 +577,7 @@ def visitor_identify(key: str, email: str, *, now: datetime | None = None,
         if known_only:
             return None
         key = new_key()
-    now = now or timezone.now()
-    with connection.cursor() as cursor:  # creates the row if only the stream knows it; locks it either way
-        cursor.execute(_LOCK_VISITOR, [key, now, now])
-        visitor_id, contact_id = cursor.fetchone()
+    visitor_id, contact_id = visitor_lock(key, now=now)
     contact = Contact.objects.filter(email__iexact=address).order_by("pk").first()
     if contact is None:
         try:

@@ -299,6 +299,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 1.0,
         "options": {"expires": 0.9},
     },
+    # Double opt-in emails whose task was lost or whose sender died mid-send (docs/forms.md).
+    "opt-in-emails-sweep": {
+        "task": "contacts.tasks.opt_in_emails_sweep",
+        "schedule": 300.0,
+        "options": {"expires": 240},
+    },
     "idempotency-records-cleanup": {
         "task": "lifecycle.tasks.delete_expired_idempotency_records",
         "schedule": 3600.0,

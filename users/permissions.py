@@ -5,11 +5,16 @@ from django.db.models import Q, QuerySet
 
 from users.roles import Role
 
-__all__ = ["has_role", "visible_to"]
+__all__ = ["has_role", "may_run_marketing", "visible_to"]
 
 
 def has_role(user, *roles: Role) -> bool:
     return bool(user and user.is_authenticated and user.role in roles)
+
+
+def may_run_marketing(user) -> bool:
+    """Admins and marketers set up what faces visitors: lead forms, site tracking."""
+    return has_role(user, Role.ADMIN, Role.MARKETER)
 
 
 def visible_to(queryset: QuerySet, user, *, owner_field: str = "owner") -> QuerySet:

@@ -135,6 +135,9 @@ def _accept(form, values: dict, custom: dict, *, email: str, ip: str, page_url: 
     )
 
     columns = {name: values[name] for name in _COLUMNS if values.get(name)}
+    linking = tracking.key_known(visitor_key)
+    if linking:  # the visitor before the contact: the drain's lock order (tracking.visitor_lock)
+        tracking.visitor_lock(visitor_key)
     contact = Contact.objects.select_for_update().filter(email__iexact=email).order_by("pk").first()
     if contact is None:
         try:
@@ -184,7 +187,8 @@ def _accept(form, values: dict, custom: dict, *, email: str, ip: str, page_url: 
         label = form.lead_magnet or form.name
         who = " ".join(p for p in (contact.first_name, contact.last_name) if p) or contact.email
         deal_create(title=f"{label}: {who}"[:200], pipeline=form.pipeline, contact=contact, owner=form.deal_owner)
-    tracking.visitor_identify(visitor_key, email, known_only=True)  # a key the server made, even if still queued
+    if linking:  # a key the server made, even if its visits are still queued
+        tracking.visitor_identify(visitor_key, email, known_only=True)
     event_record(contact=contact, type="form_submitted", channel=Channel.FORM, source="form",
                  properties={"form_id": form.pk, "form": form.name, "lead_magnet": form.lead_magnet,
                              "page_url": page_url})

@@ -32,8 +32,7 @@ from contacts.models import PageVisit, TrackingSettings
 from contacts.views.public import client_ip as _client_ip
 from contacts.views.public import cors as _cors
 from contacts.views.public import read_body
-from users.permissions import has_role
-from users.roles import Role
+from users.permissions import may_run_marketing
 
 __all__ = ["urlpatterns"]
 
@@ -131,10 +130,6 @@ def _checked(request, body: bytes, config, allowed: bool, origin: str | None):
 
 # --- Settings → Tracking ------------------------------------------------------------------------------
 
-def _may_manage(user) -> bool:
-    return has_role(user, Role.ADMIN, Role.MARKETER)
-
-
 class TrackingSettingsForm(forms.ModelForm):
     class Meta:
         model = TrackingSettings
@@ -178,7 +173,7 @@ class TrackingSettingsForm(forms.ModelForm):
 @login_required
 @require_http_methods(["GET", "POST"])
 def settings_page(request):
-    if not _may_manage(request.user):
+    if not may_run_marketing(request.user):
         return render(request, "contacts/settings_forbidden.html", {
             "title": "Tracking", "heading": "Only admins and marketers can change site tracking",
             "hint": "Ask an admin or a marketer to turn it on or to add your site's domain."}, status=403)

@@ -28,7 +28,8 @@ def test_it_requires_a_name():
 
 
 @pytest.mark.parametrize("url", ["https://evil.example/", "javascript:alert(1)", "//evil.example/x",
-                                 "https://example.com.evil.net/"])
+                                 "https://example.com.evil.net/", "https://evil.example\\@example.com/",
+                                 "https://evil.example\\.example.com/"])
 def test_it_refuses_a_redirect_outside_the_allowed_domains(url):
     with pytest.raises(ValidationError) as exc:
         make(redirect_url=url, allowed_domains="example.com")

@@ -304,3 +304,17 @@ def test_analytics_offers_editors_the_editor_and_others_not(client, personas, le
     assert f'href="{edit_url}#publish"' in html and f'href="{edit_url}"' in html
     client.force_login(personas.rep_alice)
     assert edit_url not in client.get(reverse("leadforms:analytics", args=[leadform.pk])).content.decode()
+
+
+def test_deleting_a_contact_deletes_what_they_sent_and_keeps_the_counts(leadform):
+    from contacts.leadforms.stats import form_count
+    from contacts.models import Contact, LeadFormDay
+    from contacts.services import contact_delete
+
+    contact = Contact.objects.create(email="forget.me@example.com")
+    LeadFormSubmission.objects.create(form=leadform, contact=contact, data={"email": contact.email},
+                                      ip_address="203.0.113.9", submitted_at="2026-01-01T00:00Z")
+    form_count(leadform.pk, views=3, submissions=1)
+    contact_delete(contact=contact)
+    assert not LeadFormSubmission.objects.filter(data__email="forget.me@example.com").exists()
+    assert LeadFormDay.objects.get(form=leadform).submissions == 1

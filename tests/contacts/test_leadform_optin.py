@@ -73,7 +73,7 @@ def opt_in_request(email="grace@example.com") -> OptInRequest:
     submission = LeadFormSubmission.objects.create(form=form, contact=contact, data={"email": email},
                                                    submitted_at=timezone.now())
     request = OptInRequest.objects.create(submission=submission, contact=contact)
-    request.lists.set([ContactList.objects.create(name="Weekly", double_opt_in=True)])
+    request.lists.set([ContactList.objects.get_or_create(name="Weekly", defaults={"double_opt_in": True})[0]])
     return request
 
 
@@ -203,3 +203,29 @@ def test_the_real_worker_retries_after_a_refused_data_and_sends_once(celery_work
     wait_until(lambda: OptInRequest.objects.filter(contact__email=address, sent_at__isnull=False).exists())
     assert smtp_inbox.refused.count(address) == 1  # the first try really was refused
     assert len(smtp_inbox.to(address)) == 1
+
+
+def test_the_sweep_finds_owed_emails_no_task_is_about_to_send(smtp):
+    from contacts.leadforms.optin import SWEEP_AFTER, opt_in_resend_due
+
+    now = timezone.now()
+    rows = {name: opt_in_request(f"{name}@example.com") for name in
+            ("fresh", "lost", "sending", "stale", "sent")}
+    OptInRequest.objects.filter(pk__in=[r.pk for n, r in rows.items() if n != "fresh"]).update(
+        created_at=now - SWEEP_AFTER - timedelta(minutes=1))
+    OptInRequest.objects.filter(pk=rows["sending"].pk).update(sending_at=now - timedelta(minutes=2))
+    OptInRequest.objects.filter(pk=rows["stale"].pk).update(sending_at=now - SEND_CLAIM_TIMEOUT - timedelta(seconds=5))
+    OptInRequest.objects.filter(pk=rows["sent"].pk).update(sending_at=now - timedelta(hours=1), sent_at=now)
+    due = opt_in_resend_due(now=now)
+    assert due == [rows["lost"].pk, rows["stale"].pk]
+    for request_id in due:  # what the sweep task queues; each is then sent once
+        assert send_opt_in_email(request_id) is True
+    assert sorted(m["To"] for m in smtp.messages) == ["lost@example.com", "stale@example.com"]
+    assert opt_in_resend_due(now=now) == []
+
+
+def test_the_sweep_runs_every_five_minutes_on_the_beat():
+    from django.conf import settings as django_settings
+
+    entry = django_settings.CELERY_BEAT_SCHEDULE["opt-in-emails-sweep"]
+    assert entry["task"] == "contacts.tasks.opt_in_emails_sweep" and entry["schedule"] == 300.0

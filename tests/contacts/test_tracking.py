@@ -525,3 +525,49 @@ def test_with_redis_down_visits_are_written_straight_away(client, tracking_on, s
     assert page(client, url=f"{SITE}/docs", vid=vid).status_code == 200
     assert [(v.path, v.is_entry) for v in PageVisit.objects.order_by("id")] == [("/pricing", True), ("/docs", False)]
     assert Visitor.objects.get().key == vid
+
+
+def test_a_visit_both_queued_and_written_directly_is_stored_once(client, tracking_on):
+    """Redis kept the visit but its reply was lost (a timeout): collect_request wrote it directly too. Both copies
+    carry the id the web process made, so the drain's copy stores nothing more."""
+    import json
+
+    page(client)
+    [(_entry_id, fields)] = tracking._redis().xrange(tracking.STREAM)
+    visit = json.loads(fields["v"])
+    assert len(visit["id"]) == 32
+    assert tracking.visits_write([(visit["id"], visit)]) == 1  # the direct write
+    drain()
+    assert PageVisit.objects.count() == 1
+    assert PageVisit.objects.get().stream_id == visit["id"]
+
+
+def test_only_one_drain_runs_at_a_time(client, tracking_on):
+    page(client)
+    held = tracking._redis().lock(tracking.DRAIN_LOCK, timeout=30)
+    assert held.acquire(blocking=False)
+    try:
+        assert tracking.visits_drain() == 0  # another drain holds the lock: this one leaves the entries alone
+        assert not PageVisit.objects.exists()
+    finally:
+        held.release()
+    assert tracking.visits_drain() == 1
+
+
+def test_an_unsigned_key_of_another_length_costs_no_query(django_assert_num_queries):
+    with django_assert_num_queries(0):
+        assert tracking.key_known("a" * 33) is False
+        assert tracking.key_known("a" * 64) is False
+    with django_assert_num_queries(1):  # a key made before keys were signed is looked up
+        assert tracking.key_known("a" * 32) is False
+
+
+@pytest.mark.parametrize(("url", "host"), [
+    ("https://www.example.com/a\\b?q=\\", "www.example.com"),  # a backslash after the host is only a path
+    ("https://evil.example\\@example.com/", None),  # browsers go to evil.example; never "example.com"
+    ("https://evil.example\\.example.com", None),
+    ("https://user@example.com/", "example.com"),
+    ("javascript://example.com/%0aalert(1)", None),
+])
+def test_origin_host_reads_the_host_a_browser_would_go_to(url, host):
+    assert tracking.origin_host(url) == host
