@@ -1,9 +1,11 @@
 """What every browser test shares: watching the console, and logging in by keyboard."""
 
+from urllib.parse import quote
+
 import pytest
 from playwright.sync_api import Page, expect
 
-__all__ = ["htmx_settled", "log_in_by_keyboard"]
+__all__ = ["htmx_settled", "log_in", "log_in_by_keyboard", "real_problems"]
 
 
 @pytest.fixture
@@ -38,3 +40,18 @@ def htmx_settled(page: Page) -> None:
     saved a stage called "140Meeting")."""
     page.wait_for_function(
         "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')")
+
+
+def log_in(page: Page, live_server, username: str, password: str, next_url: str = "/") -> None:
+    """Sign in through the login page and land on `next_url`."""
+    page.goto(f"{live_server.url}/accounts/login/?next={quote(next_url)}")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_label("Password").press("Enter")
+    expect(page).to_have_url(live_server.url + next_url)
+
+
+def real_problems(problems: list[str]) -> list[str]:
+    """Console problems, less the failed-resource lines Chromium logs for the 400s and 422s forms answer on
+    purpose when they come back with errors."""
+    return [p for p in problems if "status of 400" not in p and "status of 422" not in p]

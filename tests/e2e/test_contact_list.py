@@ -7,6 +7,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from contacts.models import Contact, CustomField, Tag
+from tests.e2e.conftest import log_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -25,13 +26,6 @@ def console_problems(page: Page) -> list[str]:
     return problems
 
 
-def log_in(page: Page, live_server, username: str, password: str, next_url: str = "/contacts/") -> None:
-    page.goto(f"{live_server.url}/accounts/login/?next={next_url}")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
-    page.keyboard.press("Enter")
-    page.wait_for_url(f"{live_server.url}{next_url}")
-
 
 @pytest.fixture
 def book(personas):
@@ -47,7 +41,7 @@ def row(page: Page, email: str):
 def test_search_open_a_contact_then_tag_two_rows_from_the_bulk_bar(live_server, page: Page, personas, book,
                                                                    console_problems):
     page.set_viewport_size({"width": 1400, "height": 900})
-    log_in(page, live_server, "marketer", personas.password)
+    log_in(page, live_server, "marketer", personas.password, "/contacts/")
     expect(page.get_by_role("heading", name="Contacts", level=1)).to_be_visible()
     expect(page.get_by_test_id("contact-count")).to_have_text("4 contacts")
 
@@ -100,7 +94,7 @@ def test_filters_chips_sorting_and_pages_work_by_the_controls(live_server, page:
                                          fields={"headcount": i}, lead_status="mql" if i % 2 else "new")
                                  for i in range(130)])
     page.set_viewport_size({"width": 1400, "height": 900})
-    log_in(page, live_server, "admin", personas.password)
+    log_in(page, live_server, "admin", personas.password, "/contacts/")
     table = page.get_by_test_id("contact-table")
     expect(table.locator("tbody tr")).to_have_count(50)
 

@@ -6,22 +6,11 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from contacts.models import Contact, LeadForm
-from tests.e2e.conftest import htmx_settled
+from tests.e2e.conftest import htmx_settled, log_in, real_problems
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
-def real_problems(problems: list[str]) -> list[str]:
-    # A form with errors answers 400 on purpose; Chromium logs that as a failed resource.
-    return [p for p in problems if "status of 400" not in p]
-
-
-def log_in(page: Page, live_server, username: str, password: str, next_url: str) -> None:
-    page.goto(f"{live_server.url}/accounts/login/?next={next_url}")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
-    page.keyboard.press("Enter")
-    page.wait_for_url(f"{live_server.url}{next_url}")
 
 
 def field_targets(page: Page) -> list[str]:

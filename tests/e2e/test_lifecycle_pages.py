@@ -9,7 +9,7 @@ from playwright.sync_api import Page, expect
 from contacts.models import Contact
 from lifecycle.models import StageSet
 from lifecycle.services import contact_stage_set, stage_sets_ensure_defaults
-from tests.e2e.conftest import htmx_settled, log_in_by_keyboard
+from tests.e2e.conftest import htmx_settled, log_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -19,11 +19,6 @@ def default_stage_sets(db):
     """A transactional test starts from empty tables: put back what the data migration creates."""
     stage_sets_ensure_defaults()
 
-
-def log_in(page: Page, live_server, username: str, password: str, then: str) -> None:
-    page.goto(f"{live_server.url}/accounts/login/?next={then}")
-    log_in_by_keyboard(page, username, password)
-    expect(page).to_have_url(live_server.url + then)
 
 
 def stage_names(page: Page) -> list[str]:

@@ -1,23 +1,17 @@
 """The deals reports in a real Chromium under the strict CSP: the metrics charts and popovers, the review, and the
 calculator's what-if."""
 
-from urllib.parse import quote
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import log_in_by_keyboard
+from tests.e2e.conftest import log_in
 from tests.pipelines.metrics_data import build_q1
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 CHARTS = ("metrics-funnel-chart", "metrics-win-rate-chart", "metrics-time-chart")
 
-
-def log_in(page: Page, live_server, username: str, password: str, then: str) -> None:
-    page.goto(f"{live_server.url}/accounts/login/?next={quote(then)}")
-    log_in_by_keyboard(page, username, password)
-    expect(page).to_have_url(live_server.url + then)
 
 
 def test_the_metrics_page_draws_its_charts_and_explains_each_number(live_server, page: Page, personas,
