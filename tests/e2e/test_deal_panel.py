@@ -11,7 +11,7 @@ from contacts.services import contact_create
 from lifecycle.services import stage_sets_ensure_defaults
 from pipelines.models import DEFAULT_LOST_REASONS, Deal, LostReason
 from pipelines.services import deal_create, pipeline_create
-from tests.e2e.conftest import log_in_by_keyboard
+from tests.e2e.conftest import htmx_settled, log_in_by_keyboard
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -165,6 +165,7 @@ def test_the_board_opens_a_deal_in_the_side_panel_and_follows_its_changes(live_s
     expect(panel.get_by_role("heading", name="Acme renewal", level=2)).to_be_focused()
     expect(panel.get_by_role("link", name="Open full page")).to_have_attribute("href", f"/deals/{renewal.pk}/")
     # Edited in the panel, by keyboard; the board's card follows.
+    htmx_settled(page)  # or the panel's heading takes the focus back when its settle ends
     panel.get_by_test_id("edit-title").focus()
     page.keyboard.press("Enter")
     page.get_by_role("textbox", name="Title", exact=True).fill("Acme renewal 2027")

@@ -53,8 +53,10 @@ def test_an_admin_renames_a_stage_inline_and_reorders_by_keyboard(live_server, p
     name.fill("")
     page.keyboard.press("Enter")
     expect(page.get_by_text("Give the stage a name.")).to_be_visible()
+    htmx_settled(page)
     page.keyboard.press("Escape")
     expect(page.get_by_test_id("stage-name").first).to_have_text("Reach")
+    htmx_settled(page)  # the cancelled row focuses its Edit link when the settle ends: wait, or it takes our Enter
     assert StageSet.objects.get(is_active=True).stages.get(position=0).name == "Reach"
 
     # Reorder with the arrow buttons; focus stays on the moved stage's button, so pressing again moves it on.
