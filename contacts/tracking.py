@@ -473,8 +473,11 @@ def _read(client, *, claim_idle_ms: int, batch: int) -> list[tuple[str, dict]]:
     """Entries another drain read but never acknowledged (idle over claim_idle_ms), else new ones."""
     for attempt in (1, 2):
         try:
-            _, claimed, deleted = client.xautoclaim(STREAM, GROUP, _CONSUMER, min_idle_time=claim_idle_ms,
-                                                    start_id="0-0", count=batch)
+            answer = client.xautoclaim(STREAM, GROUP, _CONSUMER, min_idle_time=claim_idle_ms,
+                                       start_id="0-0", count=batch)
+            # Redis 7 answers [cursor, entries, deleted ids]; 6.2 (the redis-server `make run` embeds) only the
+            # first two, and gives deleted entries as entries without fields, which _parse drops.
+            claimed, deleted = answer[1], answer[2] if len(answer) > 2 else []
             if deleted:
                 client.xack(STREAM, GROUP, *deleted)
             if claimed:
