@@ -328,11 +328,13 @@ LOGGING = {
         },
         "text": {"format": "time=%(asctime)s level=%(levelname)s logger=%(name)s msg=%(message)s"},
     },
+    "filters": {"quiet_frequent_tasks": {"()": "lifecycle.log_filters.QuietFrequentTasks"}},
     "handlers": {
         "stdout": {
             "class": "logging.StreamHandler",
             "stream": "ext://sys.stdout",
             "formatter": LOG_FORMAT if LOG_FORMAT in {"json", "text"} else "json",
+            "filters": ["quiet_frequent_tasks"],
         }
     },
     "root": {"handlers": ["stdout"], "level": LOG_LEVEL},

@@ -77,3 +77,26 @@ def test_text_format_is_key_value_lines():
     first = result.stdout.splitlines()[0]
     assert re.fullmatch(
         r"time=\S+ \S+ level=INFO logger=lifecycle\.tests\.logging msg=contact 42 imported", first)
+
+
+FREQUENT = """
+import logging
+import django
+
+django.setup()
+logging.getLogger("celery.beat").info("Scheduler: Sending due task tracking-visits-drain (%s)",
+                                      "contacts.tasks.tracking_visits_drain")
+logging.getLogger("celery.app.trace").info("Task %s[1] succeeded in 0.001s: 0", "lifecycle.tasks.heartbeat")
+logging.getLogger("celery.app.trace").info("Task %s[2] succeeded in 2s: 10", "contacts.tasks.import_run")
+logging.getLogger("celery.app.trace").error("Task %s[3] raised", "contacts.tasks.tracking_visits_drain")
+"""
+
+
+def test_celery_lines_about_each_run_of_a_frequent_task_are_dropped_but_not_its_errors():
+    environ = {k: v for k, v in os.environ.items() if k not in {"LOG_FORMAT", "LOG_LEVEL"}}
+    result = subprocess.run([sys.executable, "-c", FREQUENT], cwd=BASE_DIR, capture_output=True, text=True,
+                            env={**environ, "DJANGO_SETTINGS_MODULE": "lifecycle.settings"}, timeout=60)
+    assert result.returncode == 0, result.stderr
+    messages = [json.loads(line)["message"] for line in result.stdout.splitlines()]
+    assert messages == ["Task contacts.tasks.import_run[2] succeeded in 2s: 10",
+                        "Task contacts.tasks.tracking_visits_drain[3] raised"]
