@@ -7,13 +7,19 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import dateformat, timezone
 
-__all__ = ["OverviewPeriodForm", "Period", "StageForm", "add_service_errors"]
+__all__ = ["OverviewPeriodForm", "Period", "StageForm", "add_service_errors", "days_choice"]
 
 #: The overview's quick choices, in days.
 PERIOD_DAYS = (7, 30, 90, 365)
 DEFAULT_PERIOD_DAYS = 30
 # Far enough for any real report, and keeps `end + 1 day` away from date.max.
 EARLIEST, LATEST = date(1970, 1, 1), date(2100, 12, 31)
+
+
+def days_choice(raw: str | None, choices: tuple[int, ...], default: int = 30) -> int:
+    """A report's `?days=`: one of `choices`, else `default`. Matched as text, never parsed as a number, so "abc",
+    "²", "-1", " 7" or a 5,000-digit number all mean the default."""
+    return {str(days): days for days in choices}.get(raw or "", default)
 
 
 def add_service_errors(form: forms.Form, error: ValidationError) -> None:

@@ -168,10 +168,9 @@ class FieldRows:
         if op == "add":
             if len(self.rows) >= MAX_FIELDS:
                 return False
-            used = {row.target for row in self.rows}
-            target = next((key for key in available_targets() if key not in used), "")
-            label = available_targets().get(target, "")
-            self.rows.append(FieldRow(target=target, label=label))
+            used, targets = {row.target for row in self.rows}, available_targets()
+            target = next((key for key in targets if key not in used), "")
+            self.rows.append(FieldRow(target=target, label=targets.get(target, "")))
             self.focus = (len(self.rows) - 1, "target")
             return True
         action, _, index = op.partition(":")

@@ -1,16 +1,13 @@
 """Forms (marketer side) at /forms/ (docs/forms.md): the list, the editor (leadform_editor) and analytics."""
 
-from datetime import timedelta
-
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Sum
 from django.shortcuts import render
 from django.urls import path
-from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from contacts.models import LeadForm, LeadFormDay
+from contacts.leadforms.analytics import conversion_rate, forms_totals
+from contacts.models import LeadForm
 from contacts.views.leadform_analytics import form_analytics
 from contacts.views.leadform_editor import form_delete, form_edit, form_fields, form_new, may_edit
 
@@ -28,15 +25,12 @@ def form_list(request):
     if query:
         forms = forms.filter(name__icontains=query)
     page = Paginator(forms, PER_PAGE).get_page(request.GET.get("page"))
-    since = timezone.now().date() - timedelta(days=LIST_DAYS - 1)
-    totals = {row["form"]: row for row in LeadFormDay.objects.filter(form__in=[f.pk for f in page], day__gte=since)
-              .values("form").annotate(views=Sum("views"), submissions=Sum("submissions"))}
+    totals = forms_totals((form.pk for form in page), days=LIST_DAYS)
     rows = []
     for form in page:
-        counts = totals.get(form.pk, {})
-        views, submissions = counts.get("views") or 0, counts.get("submissions") or 0
+        views, submissions = totals.get(form.pk, (0, 0))
         rows.append({"form": form, "views": views, "submissions": submissions,
-                     "rate": (100 * submissions / views) if views else None})
+                     "rate": conversion_rate(views, submissions)})
     return render(request, "contacts/leadform_list.html", {
         "title": "Forms", "rows": rows, "page": page, "query": query, "days": LIST_DAYS,
         "may_edit": may_edit(request.user)})

@@ -32,6 +32,7 @@ from contacts.models import PageVisit, TrackingSettings
 from contacts.views.public import client_ip as _client_ip
 from contacts.views.public import cors as _cors
 from contacts.views.public import read_body
+from lifecycle.forms import days_choice
 from users.permissions import may_run_marketing
 
 __all__ = ["urlpatterns"]
@@ -196,12 +197,7 @@ def settings_page(request):
 @login_required
 @require_GET
 def report(request):
-    try:
-        days = int(request.GET.get("days", 30))
-    except ValueError:
-        days = 30
-    if days not in REPORT_PERIODS:
-        days = 30
+    days = days_choice(request.GET.get("days"), REPORT_PERIODS)
     since = timezone.now() - timedelta(days=days)
     visits = PageVisit.objects.filter(occurred_at__gte=since)
     top_pages = list(visits.values("path").annotate(views=Count("id"), visitors=Count("visitor", distinct=True))

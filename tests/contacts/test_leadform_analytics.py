@@ -14,7 +14,6 @@ from django.utils import timezone
 from contacts.leadforms.stats import form_count
 from contacts.leadforms.submit import form_submit
 from contacts.models import Contact, LeadForm, LeadFormField, LeadFormSubmission
-from contacts.views.leadform_analytics import period_days
 
 pytestmark = pytest.mark.django_db
 
@@ -183,8 +182,11 @@ def test_a_bad_period_falls_back_to_30_days_and_never_500s(client, personas, for
     assert "<script>alert(1)</script>" not in html
 
 
-def test_period_days_accepts_only_the_three_periods():
-    assert [period_days(v) for v in ("7", "30", "90", None, "", "14", "07")] == [7, 30, 90, 30, 30, 30, 30]
+def test_days_choice_accepts_only_the_given_periods():
+    from lifecycle.forms import days_choice
+
+    assert [days_choice(v, (7, 30, 90)) for v in ("7", "30", "90", None, "", "14", "07", "٧", "²")] == [
+        7, 30, 90, 30, 30, 30, 30, 30, 30]
 
 
 # --- Latest submissions ---------------------------------------------------------------------------------
