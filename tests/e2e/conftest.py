@@ -1,11 +1,31 @@
 """What every browser test shares: watching the console, and logging in by keyboard."""
 
+import functools
+import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import quote
 
 import pytest
 from playwright.sync_api import Page, expect
 
 __all__ = ["htmx_settled", "log_in", "log_in_by_keyboard", "real_problems"]
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def second_origin(tmp_path) -> str:
+    """Another origin for pages that embed us (127.0.0.1 on a port of its own, the app being on localhost): a
+    web server for the files the test writes into `tmp_path`. Yields its base URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(tmp_path)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
 
 
 @pytest.fixture

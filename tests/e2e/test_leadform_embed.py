@@ -1,9 +1,6 @@
 """Lead forms in a real Chromium: a page on ANOTHER origin embeds a form with embed.js and submits it."""
 
-import functools
 import secrets
-import threading
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -14,10 +11,6 @@ from pipelines.services import pipeline_create
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-
-class QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
 
 
 @pytest.fixture
@@ -34,17 +27,12 @@ def lead_form(db):
 
 
 @pytest.fixture
-def other_site(tmp_path, live_server, lead_form):
+def other_site(tmp_path, live_server, lead_form, second_origin):
     (tmp_path / "index.html").write_text(
         "<!doctype html><html><head><title>Ebook</title><link rel='icon' href='data:,'></head><body>"
         f'<h1>Get the ebook</h1><script src="{live_server.url}/f/{lead_form.public_key}/embed.js"></script>'
         "</body></html>")
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(tmp_path)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    return second_origin
 
 
 def test_embedded_form_creates_contact_tags_list_deal_and_event(page: Page, other_site, lead_form, console_problems):

@@ -1,9 +1,6 @@
 """Site tracking in a real Chromium: a page on ANOTHER origin loads /t/s.js, its visit is recorded
 anonymously, and lifecycle.identify(email) then puts that visit on the contact's timeline."""
 
-import functools
-import threading
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -31,24 +28,15 @@ def drain() -> int:
     return tracking.visits_drain()
 
 
-class QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
 
 @pytest.fixture
-def other_site(tmp_path, live_server):
-    """A second local web server (another origin: 127.0.0.1 on its own port) with a page that embeds the script."""
+def other_site(tmp_path, live_server, second_origin):
+    """A page on another origin (second_origin) that embeds the tracking script."""
     (tmp_path / "index.html").write_text(
         "<!doctype html><html><head><title>Pricing &lt;b&gt;</title><link rel='icon' href='data:,'></head>"
         "<body><h1>Our pricing</h1>"
         f'<script async src="{live_server.url}/t/s.js" data-lifecycle></script></body></html>')
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(tmp_path)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    return second_origin
 
 
 def test_an_anonymous_visit_on_another_site_joins_the_contact_after_identify(
