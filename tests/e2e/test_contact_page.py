@@ -72,10 +72,12 @@ def test_a_rep_edits_tags_notes_and_ticks_off_a_task(live_server, page: Page, pe
     expect(page.get_by_test_id("tag")).to_have_text(["webinar-2025 ×"])
     expect(page.get_by_label("Add a tag")).to_be_focused()
 
-    # A note, saved with Ctrl+Enter.
+    # A note, saved with Ctrl+Enter. The tag panel's settle focuses "Add a tag" when it ends (CI once typed the
+    # note into the tag box that way, then saved an empty note), so wait for it before typing.
+    htmx_settled(page)
     note = page.get_by_label("New note")
     note.fill("Wants a demo next week.")
-    # Pressed on the note itself: the tag form's late settle may still move the focus back to "Add a tag".
+    expect(note).to_have_value("Wants a demo next week.")
     note.press("Control+Enter")
     expect(page.get_by_test_id("note")).to_have_count(1)
     expect(page.get_by_test_id("note").first).to_contain_text("Wants a demo next week.")
