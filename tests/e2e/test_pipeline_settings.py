@@ -61,8 +61,9 @@ def test_an_admin_creates_a_pipeline_and_shapes_its_stages_and_rules(live_server
     page.keyboard.press("Enter")
     editing = page.get_by_role("form", name="Edit Demo")
     expect(editing.get_by_label("Name")).to_be_focused()
-    page.keyboard.type(" again")
-    page.keyboard.press("Escape")
+    htmx_settled(page)
+    editing.get_by_label("Name").press_sequentially(" again")
+    editing.get_by_label("Name").press("Escape")
     expect(page.get_by_role("link", name="Edit Demo")).to_be_visible()
     expect(editing).to_have_count(0)
 
@@ -135,10 +136,11 @@ def test_an_admin_adds_renames_retires_and_reorders_lost_reasons(live_server, pa
     expect(reasons.get_by_test_id("reason-name").last).to_have_text("Went silent")
 
     reasons.get_by_role("link", name="Rename Price").click()
-    expect(reasons.get_by_role("form", name="Rename Price").get_by_label("Name")).to_be_focused()
-    page.keyboard.press("Control+a")
-    page.keyboard.type("Too expensive")
-    page.keyboard.press("Enter")
+    rename = reasons.get_by_role("form", name="Rename Price").get_by_label("Name")
+    expect(rename).to_be_focused()
+    htmx_settled(page)  # the "Add reason" swap's settle focuses the Reason box when it ends
+    rename.fill("Too expensive")
+    rename.press("Enter")
     expect(reasons.get_by_test_id("reason-name").first).to_have_text("Too expensive")
 
     reasons.get_by_role("button", name="Retire Timing").click()
