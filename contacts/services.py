@@ -49,7 +49,7 @@ def event_record(*, contact: Contact, type: str, channel: str = "", properties: 
 
 
 def _email_taken(email: str, *, exclude: int | None = None) -> bool:
-    return Contact.objects.filter(email__iexact=email).exclude(pk=exclude).exists()
+    return Contact.objects.with_email(email).exclude(pk=exclude).exists()
 
 
 @transaction.atomic

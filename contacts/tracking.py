@@ -581,13 +581,13 @@ def visitor_identify(key: str, email: str, *, now: datetime | None = None,
             return None
         key = new_key()
     visitor_id, contact_id = visitor_lock(key, now=now)
-    contact = Contact.objects.filter(email__iexact=address).order_by("pk").first()
+    contact = Contact.objects.with_email(address).first()
     if contact is None:
         try:
             with transaction.atomic():
                 contact = contact_create(email=address, actor="api")
         except ValidationError:  # created by someone else meanwhile
-            contact = Contact.objects.filter(email__iexact=address).order_by("pk").first()
+            contact = Contact.objects.with_email(address).first()
             if contact is None:
                 return None
     if contact_id != contact.pk:

@@ -138,13 +138,13 @@ def _accept(form, values: dict, custom: dict, *, email: str, ip: str, page_url: 
     linking = tracking.key_known(visitor_key)
     if linking:  # the visitor before the contact: the drain's lock order (tracking.visitor_lock)
         tracking.visitor_lock(visitor_key)
-    contact = Contact.objects.select_for_update().filter(email__iexact=email).order_by("pk").first()
+    contact = Contact.objects.select_for_update().with_email(email).first()
     if contact is None:
         try:
             with transaction.atomic():
                 contact = contact_create(email=email, actor="form", fields=custom or None, **columns)
         except ValidationError:  # created meanwhile
-            contact = Contact.objects.select_for_update().filter(email__iexact=email).order_by("pk").first()
+            contact = Contact.objects.select_for_update().with_email(email).first()
     if contact is not None and not contact._state.adding and (columns or custom):
         changes = {k: v for k, v in columns.items() if v != getattr(contact, k)}
         if custom:

@@ -44,7 +44,7 @@ def _find(contacts, value: str) -> Contact:
     """A contact by id, or by email address (what people know); 404 when there is none."""
     value = value.strip()
     found = (contacts.filter(pk=int(value)) if value.isdigit()
-             else contacts.filter(email__iexact=value) if "@" in value else contacts.none()).first()
+             else contacts.with_email(value) if "@" in value else contacts.none()).first()
     if found is None:
         raise Http404("There is no such contact.")
     return found

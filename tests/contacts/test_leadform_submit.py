@@ -51,7 +51,7 @@ def test_creates_contact_submission_tags_lists_and_event(django_capture_on_commi
     with django_capture_on_commit_callbacks() as callbacks:
         result = form_submit(form, {"email": "Ada@Example.com", "first_name": "Ada"}, ip="203.0.113.5")
     assert result.status == "ok", result.errors
-    contact = Contact.objects.get(email__iexact="ada@example.com")
+    contact = Contact.objects.with_email("ada@example.com").get()
     assert contact.first_name == "Ada" and contact.source == "form"
     assert list(contact.tags.values_list("name", flat=True)) == ["ebook"]
     assert Subscription.objects.get(contact=contact, list=plain).status == "subscribed"
