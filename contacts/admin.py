@@ -8,6 +8,7 @@ admin always does; tests/security feeds hostile payloads through /f/ and /t/ and
 from django.contrib import admin
 from django.db import models
 
+from contacts.filters import search_contacts
 from contacts.models import Contact, LeadForm, LeadFormSubmission, PageVisit, Visitor
 
 
@@ -28,7 +29,13 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 @admin.register(Contact)
 class ContactAdmin(ReadOnlyAdmin):
     list_display = ("email", "first_name", "last_name", "lifecycle_stage", "owner", "created_at")
-    search_fields = ("email",)
+    search_fields = ("search",)  # shows the search box; get_search_results does the searching
+    search_help_text = "Part of the name, email or company name, in any case."
+
+    def get_search_results(self, request, queryset, search_term):
+        """The contact list's search, served by the trigram indexes. The admin's own search_fields would compare
+        UPPER(email) LIKE '%…%', which reads every contact (0.5 s at 1m, before the page's own query)."""
+        return search_contacts(queryset, search_term), False
     list_select_related = ("lifecycle_stage", "owner")
     exclude = ("fields",)
     readonly_fields = ("custom_fields",)
