@@ -51,7 +51,10 @@ def log_in_by_keyboard(page: Page, username: str, password: str) -> None:
     page.keyboard.type(username)
     page.keyboard.press("Tab")
     page.keyboard.type(password)
-    page.keyboard.press("Enter")
+    # Wait for the next page's load event: before it, htmx (a deferred script) has not wired the page up, and a
+    # click on an hx-get link is a plain navigation (CI once opened the no-JS "Mark lost" page that way).
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
 
 
 def htmx_settled(page: Page) -> None:
@@ -69,6 +72,7 @@ def log_in(page: Page, live_server, username: str, password: str, next_url: str 
     page.get_by_label("Password").fill(password)
     page.get_by_label("Password").press("Enter")
     expect(page).to_have_url(live_server.url + next_url)
+    page.wait_for_load_state()  # htmx is a deferred script: see log_in_by_keyboard
 
 
 def real_problems(problems: list[str]) -> list[str]:
