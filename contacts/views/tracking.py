@@ -19,7 +19,6 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
@@ -28,7 +27,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
 from contacts import tracking
-from contacts.models import PageVisit, TrackingSettings
+from contacts.models import TrackingSettings
 from contacts.views.public import client_ip as _client_ip
 from contacts.views.public import cors as _cors
 from contacts.views.public import read_body
@@ -198,13 +197,7 @@ def settings_page(request):
 @require_GET
 def report(request):
     days = days_choice(request.GET.get("days"), REPORT_PERIODS)
-    since = timezone.now() - timedelta(days=days)
-    visits = PageVisit.objects.filter(occurred_at__gte=since)
-    top_pages = list(visits.values("path").annotate(views=Count("id"), visitors=Count("visitor", distinct=True))
-                     .order_by("-views", "path")[:REPORT_ROWS])
-    entry_pages = list(visits.filter(is_entry=True).values("path")
-                       .annotate(entries=Count("id"), visitors=Count("visitor", distinct=True))
-                       .order_by("-entries", "path")[:REPORT_ROWS])
+    top_pages, entry_pages = tracking.visits_report(timezone.now() - timedelta(days=days), REPORT_ROWS)
     return render(request, "contacts/site_visits.html", {
         "title": "Site visits", "days": days, "periods": REPORT_PERIODS, "top_pages": top_pages,
         "entry_pages": entry_pages, "enabled": TrackingSettings.load().enabled,

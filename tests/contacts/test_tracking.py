@@ -479,7 +479,7 @@ def test_report_counts_top_pages_and_entry_pages_in_the_period(client, personas,
         response = client.get(reverse("tracking:report"))
     top, entries = response.context["top_pages"], response.context["entry_pages"]
     assert [(r["path"], r["views"], r["visitors"]) for r in top] == [("/docs", 3, 2), ("/pricing", 2, 2)]
-    assert [(r["path"], r["entries"]) for r in entries] == [("/pricing", 2)]
+    assert [(r["path"], r["entries"], r["visitors"]) for r in entries] == [("/pricing", 2, 2)]
     ninety = client.get(reverse("tracking:report") + "?days=90").context["top_pages"]
     assert "/old" in [r["path"] for r in ninety]
 
