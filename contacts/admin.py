@@ -6,7 +6,7 @@ admin always does; tests/security feeds hostile payloads through /f/ and /t/ and
 """
 
 from django.contrib import admin
-from django.core.paginator import Paginator
+from django.core.paginator import EmptyPage, Paginator
 from django.db import models
 from django.utils.functional import cached_property
 
@@ -22,6 +22,16 @@ class EstimatedCountPaginator(Paginator):
     @cached_property
     def count(self) -> int:
         return rows_count(self.object_list)
+
+    def validate_number(self, number) -> int:
+        """Any page from 1 on: past an estimate that ran short there may still be rows (past the end, an empty
+        page), where Django would send the admin back to page 1 with its filters dropped."""
+        try:
+            return super().validate_number(number)
+        except EmptyPage:
+            if int(number) < 1:
+                raise
+            return int(number)
 
     def page(self, number):
         """A whole page even where an estimate ran short (Django would cut the slice at `count`)."""
