@@ -610,10 +610,13 @@ WITH pairs AS MATERIALIZED (
            count(*) FILTER (WHERE entries > 0) AS entry_visitors
     FROM pairs GROUP BY path
 )
-(SELECT 'top', path, views, visitors FROM pages ORDER BY views DESC, path LIMIT %(rows)s)
-UNION ALL
-(SELECT 'entry', path, entries, entry_visitors FROM pages WHERE entries > 0 ORDER BY entries DESC, path
- LIMIT %(rows)s)
+SELECT kind, path, n, visitors FROM (
+    (SELECT 'top' AS kind, row_number() OVER (ORDER BY views DESC, path) AS rank, path, views AS n, visitors
+     FROM pages ORDER BY views DESC, path LIMIT %(rows)s)
+    UNION ALL
+    (SELECT 'entry', row_number() OVER (ORDER BY entries DESC, path), path, entries, entry_visitors
+     FROM pages WHERE entries > 0 ORDER BY entries DESC, path LIMIT %(rows)s)
+) ranked ORDER BY kind, rank
 """
 
 

@@ -127,10 +127,12 @@ def celery_worker(django_db_setup, django_db_blocker, smtp_inbox, live_server):
     `live_server` (SITE_URL), so a browser can follow them. Tests that use it must commit their data
     (`@pytest.mark.django_db(transaction=True)`; live_server asks for that too).
 
-    The queues are emptied first: earlier sessions and this one's tests without a worker leave messages there
-    (on-commit publishes about rows long gone), and a test's own task would wait behind all of them. The pool
-    is prefork, as in production: the threads pool fetched about 3 tasks a second from Redis here (prefork
-    and solo about 50), which once left the double opt-in email behind 1,300 stale messages for over 30 s.
+    The suite owns the Redis database REDIS_URL names (tests' cache.clear() flushes it too), so never point it
+    at one an app or another test session uses. The queues are emptied first: earlier sessions and this one's
+    tests without a worker leave messages there (on-commit publishes about rows long gone), and a test's own
+    task would wait behind all of them. The pool is prefork, as in production: the threads pool fetched about
+    3 tasks a second from Redis here (prefork and solo about 50), which once left the double opt-in email
+    behind 1,300 stale messages for over 30 s.
     """
     from lifecycle.celery import QUEUES, app
 

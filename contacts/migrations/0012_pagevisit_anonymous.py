@@ -15,6 +15,8 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        # A build that failed or was cancelled leaves an invalid index of this name behind; start afresh.
+        migrations.RunSQL("DROP INDEX CONCURRENTLY IF EXISTS pagevisit_anonymous", migrations.RunSQL.noop),
         AddIndexConcurrently(
             model_name="pagevisit",
             index=models.Index(condition=models.Q(("contact__isnull", True)), fields=["visitor"],
